@@ -1,0 +1,311 @@
+#include "fedrad/site_agent/site_agent.hpp"
+
+#include <chrono>
+#include <map>
+#include <thread>
+#include <utility>
+
+#include "fedrad/common/files.hpp"
+#include "fedrad/common/keys.hpp"
+#include "fedrad/common/logging.hpp"
+#include "fedrad/common/rate_limit.hpp"
+#include "fedrad/common/sodium_init.hpp"
+#include "fedrad/common/version.hpp"
+#include "fedrad/protocols/transport.hpp"
+
+namespace fedrad::site_agent {
+
+using common::Log;
+using common::LogLevel;
+using common::Status;
+using protocols::Message;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr const char* kCohortSize = "cohort_size";
+
+enum class State { kDisconnected, kHelloSent, kReady };
+
+// One site's session with the coordinator (docs/protocol.md 4.1).
+class SiteSession {
+ public:
+  SiteSession(const SiteConfig& config, const SiteRunOptions& options,
+              protocols::ClientTransport* transport)
+      : config_(config), options_(options), transport_(transport),
+        backoff_(config.reconnect_interval_ms) {}
+
+  Status Run(const std::atomic<bool>* stop) {
+    while (stop == nullptr || !stop->load()) {
+      if (state_ == State::kDisconnected) SendHello();
+      auto received = transport_->Receive(milliseconds(100));
+      if (!received.ok()) {
+        if (received.status().code() == common::StatusCode::kVersionMismatch) {
+          return received.status().Wrap("the coordinator speaks another protocol version");
+        }
+        std::uint64_t suppressed = 0;
+        if (limiter_.Allow("malformed", &suppressed)) {
+          Log(LogLevel::kWarn, "site", "dropped a malformed message from the coordinator",
+              {{"reason", received.status().message()}});
+        }
+      } else if (received->has_value()) {
+        last_receive_ = Clock::now();
+        bool done = false;
+        FEDRAD_RETURN_IF_ERROR(Handle(**received, &done));
+        if (done) return Status::Ok();
+      }
+      FEDRAD_RETURN_IF_ERROR(Maintain(stop));
+    }
+    if (state_ == State::kReady) (void)SendBody(protocols::Bye{"site agent shutting down"});
+    return common::Cancelled("site agent stopped by a signal");
+  }
+
+ private:
+  void SendHello() {
+    protocols::Hello hello;
+    hello.site_id = config_.id;
+    hello.software_version = std::string(common::Version());
+    hello.capabilities = {kCohortSize};
+    session_id_ = 0;
+    send_sequence_ = 0;
+    receive_guard_.Reset();
+    replies_.clear();
+    accepted_jobs_.clear();
+    if (auto s = SendBody(hello); !s.ok()) {
+      Log(LogLevel::kDebug, "site", "HELLO not sent yet", {{"detail", s.message()}});
+    }
+    hello_sent_at_ = Clock::now();
+    state_ = State::kHelloSent;
+  }
+
+  Status SendBody(protocols::Body body) {
+    Message message;
+    message.header.session_id = session_id_;
+    message.header.sequence = ++send_sequence_;
+    message.body = std::move(body);
+    FEDRAD_RETURN_IF_ERROR(transport_->Send(message));
+    last_send_ = Clock::now();
+    return Status::Ok();
+  }
+
+  Status Handle(const Message& message, bool* done) {
+    if (const auto* error = std::get_if<protocols::Error>(&message.body)) {
+      if (error->fatal) {
+        Log(LogLevel::kError, "site", "the coordinator refused this site",
+            {{"code", error->code}, {"message", error->message}});
+        const common::StatusCode code =
+            error->code == "version_mismatch" ? common::StatusCode::kVersionMismatch
+            : error->code == "not_authorized" ? common::StatusCode::kPermissionDenied
+                                              : common::StatusCode::kUnavailable;
+        return Status(code, "coordinator refused this site (" + error->code + "): " + error->message);
+      }
+      if (error->code == "unknown_session") {
+        Log(LogLevel::kInfo, "site", "coordinator does not know this session; saying HELLO again");
+        state_ = State::kDisconnected;
+        return Status::Ok();
+      }
+      Log(LogLevel::kWarn, "site", "coordinator reported an error",
+          {{"code", error->code}, {"message", error->message}});
+      return Status::Ok();
+    }
+    if (state_ == State::kHelloSent) {
+      const auto* welcome = std::get_if<protocols::Welcome>(&message.body);
+      if (welcome == nullptr) return Status::Ok();  // stale traffic of an old session
+      session_id_ = message.header.session_id;
+      (void)receive_guard_.Accept(message.header.sequence);
+      heartbeat_interval_ = milliseconds(welcome->heartbeat_interval_ms);
+      liveness_ = welcome->heartbeat_liveness;
+      state_ = State::kReady;
+      backoff_ = milliseconds(config_.reconnect_interval_ms);
+      Log(LogLevel::kInfo, "site", "connected to the coordinator",
+          {{"coordinator", welcome->coordinator_id}, {"endpoint", config_.coordinator_endpoint},
+           {"heartbeat_ms", std::to_string(welcome->heartbeat_interval_ms)}});
+      return Status::Ok();
+    }
+    if (state_ != State::kReady || message.header.session_id != session_id_) return Status::Ok();
+    if (auto s = receive_guard_.Accept(message.header.sequence); !s.ok()) {
+      Log(LogLevel::kWarn, "site", "dropped a replayed or stale message", {{"detail", s.message()}});
+      return Status::Ok();
+    }
+    if (const auto* offer = std::get_if<protocols::JobOffer>(&message.body)) return OnOffer(*offer);
+    if (const auto* request = std::get_if<protocols::RoundRequest>(&message.body)) {
+      return OnRound(*request, message.header.sequence);
+    }
+    if (const auto* end = std::get_if<protocols::JobEnd>(&message.body)) {
+      Log(LogLevel::kInfo, "site", "job ended",
+          {{"job", end->job_id}, {"outcome", end->outcome}, {"summary", end->summary}});
+      return Status::Ok();
+    }
+    if (const auto* bye = std::get_if<protocols::Bye>(&message.body)) {
+      Log(LogLevel::kInfo, "site", "coordinator closed the session", {{"reason", bye->reason}});
+      if (options_.exit_after_bye) {
+        *done = true;
+        return Status::Ok();
+      }
+      state_ = State::kDisconnected;  // reconnect and wait for the next study
+    }
+    return Status::Ok();  // HEARTBEAT and anything else: liveness only
+  }
+
+  Status OnOffer(const protocols::JobOffer& offer) {
+    if (offer.kind != kCohortSize) {
+      Log(LogLevel::kWarn, "site", "declined a job of unknown kind",
+          {{"job", offer.job_id}, {"kind", offer.kind}});
+      return SendBody(protocols::JobDecline{offer.job_id, "this site agent cannot run jobs of kind \"" +
+                                                              offer.kind + "\""});
+    }
+    Log(LogLevel::kInfo, "site", "accepted a job",
+        {{"job", offer.job_id}, {"kind", offer.kind}, {"description", offer.description}});
+    accepted_jobs_[offer.job_id] = offer.kind;
+    return SendBody(protocols::JobAccept{offer.job_id});
+  }
+
+  Status OnRound(const protocols::RoundRequest& request, std::uint64_t sequence) {
+    const auto key = std::make_pair(request.job_id, request.round_id);
+    if (auto cached = replies_.find(key); cached != replies_.end()) {
+      Log(LogLevel::kInfo, "site", "repeated round request; sending the same reply",
+          {{"job", request.job_id}, {"round", std::to_string(request.round_id)}});
+      return SendBody(cached->second);
+    }
+    auto reply_error = [&](const std::string& code, const std::string& text) {
+      protocols::Error error;
+      error.code = code;
+      error.message = text;
+      error.fatal = false;
+      error.ref_sequence = static_cast<std::int64_t>(sequence);
+      Log(LogLevel::kWarn, "site", "refused a round request", {{"code", code}, {"detail", text}});
+      return SendBody(error);
+    };
+    if (accepted_jobs_.count(request.job_id) == 0) {
+      return reply_error("job_failed", "round request for job \"" + request.job_id +
+                                           "\", which this site has not accepted");
+    }
+    if (request.statistic != kCohortSize) {
+      return reply_error("unsupported_statistic",
+                         "statistic \"" + request.statistic + "\" is not supported by this site");
+    }
+    auto count = CountCohortRows(config_.cohort_file);
+    if (!count.ok()) return reply_error("job_failed", count.status().ToString());
+    protocols::RoundReply reply;
+    reply.job_id = request.job_id;
+    reply.round_id = request.round_id;
+    reply.statistic = request.statistic;
+    reply.arrays.push_back(protocols::Array::I64("n", {1}, {*count}));
+    Log(LogLevel::kInfo, "site", "answered a round",
+        {{"job", request.job_id}, {"round", std::to_string(request.round_id)},
+         {"statistic", request.statistic}, {"n", std::to_string(*count)}});
+    replies_[key] = reply;
+    return SendBody(reply);
+  }
+
+  Status Maintain(const std::atomic<bool>* stop) {
+    const auto now = Clock::now();
+    if (state_ == State::kHelloSent &&
+        now - hello_sent_at_ > milliseconds(config_.hello_timeout_ms)) {
+      std::string detail = transport_->TakeHandshakeError();
+      std::uint64_t suppressed = 0;
+      if (limiter_.Allow("no_welcome", &suppressed)) {
+        std::vector<common::LogField> fields = {
+            {"endpoint", config_.coordinator_endpoint},
+            {"waited_ms", std::to_string(config_.hello_timeout_ms)},
+            {"retry_in_ms", std::to_string(backoff_.count())}};
+        if (!detail.empty()) fields.emplace_back("detail", detail);
+        Log(LogLevel::kWarn, "site", "no answer from the coordinator; retrying", fields);
+      }
+      FEDRAD_RETURN_IF_ERROR(transport_->Reconnect());
+      SleepBackoff(stop);
+      state_ = State::kDisconnected;
+    } else if (state_ == State::kReady) {
+      if (now - last_receive_ > heartbeat_interval_ * liveness_) {
+        Log(LogLevel::kWarn, "site", "coordinator went silent; reconnecting",
+            {{"silent_ms", std::to_string(std::chrono::duration_cast<milliseconds>(
+                                              now - last_receive_).count())}});
+        FEDRAD_RETURN_IF_ERROR(transport_->Reconnect());
+        state_ = State::kDisconnected;
+      } else if (now - last_send_ >= heartbeat_interval_) {
+        (void)SendBody(protocols::Heartbeat{});
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Waits the current back-off (interruptible by `stop`), then doubles it.
+  void SleepBackoff(const std::atomic<bool>* stop) {
+    const auto until = Clock::now() + backoff_;
+    while (Clock::now() < until && (stop == nullptr || !stop->load())) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    backoff_ = std::min(backoff_ * 2, milliseconds(config_.reconnect_max_ms));
+  }
+
+  const SiteConfig& config_;
+  SiteRunOptions options_;
+  protocols::ClientTransport* transport_;
+  State state_ = State::kDisconnected;
+  std::uint64_t session_id_ = 0;
+  std::uint64_t send_sequence_ = 0;
+  protocols::SequenceGuard receive_guard_;
+  milliseconds backoff_;
+  milliseconds heartbeat_interval_{1000};
+  std::int64_t liveness_ = 5;
+  Clock::time_point hello_sent_at_;
+  Clock::time_point last_receive_;
+  Clock::time_point last_send_;
+  std::map<std::string, std::string> accepted_jobs_;
+  std::map<std::pair<std::string, std::int64_t>, protocols::RoundReply> replies_;
+  common::RateLimiter limiter_{std::chrono::seconds(60)};
+};
+
+}  // namespace
+
+common::Result<std::int64_t> CountCohortRows(const std::string& path) {
+  FEDRAD_ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
+  std::int64_t lines = 0;
+  bool header_seen = false;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") != std::string_view::npos) {
+      if (header_seen) ++lines;
+      header_seen = true;
+    }
+    start = end + 1;
+  }
+  if (!header_seen) {
+    return common::InvalidArgument(path + ": cohort file is empty; expected a header line "
+                                          "followed by one line per case");
+  }
+  return lines;
+}
+
+Status RunSite(const SiteConfig& config, const SiteRunOptions& options,
+               const std::atomic<bool>* stop) {
+  FEDRAD_RETURN_IF_ERROR(common::InitSodium());
+  FEDRAD_ASSIGN_OR_RETURN(common::Identity identity, common::LoadIdentity(config.secret_key_file));
+  if (identity.pub.name != config.id) {
+    return common::InvalidArgument(config.source_path + ": /site/id is \"" + config.id +
+                                   "\" but the key file " + config.secret_key_file +
+                                   " belongs to \"" + identity.pub.name + "\"");
+  }
+  // Check the data before connecting: a site with unreadable data declines
+  // nothing it has not first looked at.
+  FEDRAD_ASSIGN_OR_RETURN(std::int64_t rows, CountCohortRows(config.cohort_file));
+  Log(LogLevel::kInfo, "site", "starting",
+      {{"site", config.id}, {"coordinator", config.coordinator_endpoint},
+       {"cases", std::to_string(rows)}, {"version", std::string(common::Version())}});
+
+  protocols::ClientOptions client_options;
+  client_options.endpoint = config.coordinator_endpoint;
+  client_options.server_public_z85 = config.coordinator_public_key;
+  client_options.identity = &identity;
+  client_options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
+  FEDRAD_ASSIGN_OR_RETURN(auto transport, protocols::ClientTransport::Connect(client_options));
+  SiteSession session(config, options, transport.get());
+  return session.Run(stop);
+}
+
+}  // namespace fedrad::site_agent

@@ -1,0 +1,186 @@
+// fedrad: one command line for every party of a federated radiomics study.
+// This file only parses arguments and dispatches; the work lives in the
+// libraries. Exit codes: 0 success, 1 failure, 2 usage error (CLI11),
+// 3 timeout, 4 refused by a peer, 70 internal error, 130 interrupted.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "fedrad/common/keys.hpp"
+#include "fedrad/common/logging.hpp"
+#include "fedrad/common/sodium_init.hpp"
+#include "fedrad/common/status.hpp"
+#include "fedrad/common/version.hpp"
+#include "fedrad/coordinator/coordinator.hpp"
+#include "fedrad/coordinator/coordinator_config.hpp"
+#include "fedrad/protocols/messages.hpp"
+#include "fedrad/site_agent/site_agent.hpp"
+#include "fedrad/site_agent/site_config.hpp"
+
+namespace {
+
+using fedrad::common::Status;
+using fedrad::common::StatusCode;
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void OnSignal(int) { g_stop.store(true); }
+
+void InstallSignalHandlers() {
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return 0;
+    case StatusCode::kTimeout: return 3;
+    case StatusCode::kVersionMismatch:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kUnauthenticated: return 4;
+    case StatusCode::kCancelled: return 130;
+    case StatusCode::kInternal: return 70;
+    default: return 1;
+  }
+}
+
+int Fail(const std::string& command, const Status& status) {
+  std::fprintf(stderr, "fedrad %s: error: %s\n", command.c_str(), status.ToString().c_str());
+  return ExitCodeFor(status);
+}
+
+// Applies the config's log settings, overridden by --log-level/--log-format.
+Status SetUpLogging(fedrad::common::LogOptions options, const std::string& level,
+                    const std::string& format) {
+  if (!level.empty()) {
+    FEDRAD_ASSIGN_OR_RETURN(options.level, fedrad::common::ParseLogLevel(level));
+  }
+  if (!format.empty()) {
+    FEDRAD_ASSIGN_OR_RETURN(options.format, fedrad::common::ParseLogFormat(format));
+  }
+  return fedrad::common::ConfigureLogging(options);
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app{"fedrad " + std::string(fedrad::common::Version()) +
+               ": federated multicenter training of radiomics prediction models.\n"
+               "Patient data stay at each hospital; only aggregate statistics travel, over\n"
+               "CurveZMQ-encrypted connections between pinned keys."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(fedrad::common::Version()));
+
+  std::string log_level;
+  std::string log_format;
+  auto add_log_flags = [&](CLI::App* sub) {
+    sub->add_option("--log-level", log_level, "trace|debug|info|warn|error (overrides the config)");
+    sub->add_option("--log-format", log_format, "human|json (overrides the config)");
+  };
+
+  // keygen
+  std::string key_name;
+  std::string key_dir;
+  std::string show_public;
+  CLI::App* keygen = app.add_subcommand(
+      "keygen", "Create a party identity (CURVE + Ed25519 keys), or print its public block");
+  auto* name_opt = keygen->add_option("--name", key_name, "party name, e.g. site_a or coordinator");
+  auto* out_opt = keygen->add_option("--out", key_dir, "directory for NAME.secret and NAME.public");
+  auto* show_opt = keygen->add_option("--show-public", show_public,
+                                      "print the public block of a .secret or .public file");
+  name_opt->needs(out_opt);
+  out_opt->needs(name_opt);
+  show_opt->excludes(name_opt)->excludes(out_opt);
+
+  // coordinator
+  std::string coordinator_config;
+  CLI::App* coord = app.add_subcommand("coordinator", "Run the study coordinator");
+  coord->add_option("--config", coordinator_config, "coordinator config (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  add_log_flags(coord);
+
+  // site
+  std::string site_config;
+  bool exit_after_bye = false;
+  CLI::App* site = app.add_subcommand("site", "Run a hospital's site agent");
+  site->add_option("--config", site_config, "site config (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  site->add_flag("--exit-after-study", exit_after_bye,
+                 "exit when the coordinator ends the study instead of waiting for the next one");
+  add_log_flags(site);
+
+  // version
+  CLI::App* version = app.add_subcommand("version", "Print the version and protocol version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (keygen->parsed()) {
+    if (auto s = fedrad::common::InitSodium(); !s.ok()) return Fail("keygen", s);
+    if (!show_public.empty()) {
+      auto text = fedrad::common::ShowPublic(show_public);
+      if (!text.ok()) return Fail("keygen", text.status());
+      std::cout << *text;
+      return 0;
+    }
+    if (key_name.empty()) {
+      std::fprintf(stderr, "fedrad keygen: give --name NAME --out DIR, or --show-public FILE\n");
+      return 2;
+    }
+    std::string report;
+    if (auto s = fedrad::common::RunKeygen(key_name, key_dir, &report); !s.ok()) {
+      return Fail("keygen", s);
+    }
+    std::cout << report;
+    return 0;
+  }
+  if (version->parsed()) {
+    std::cout << "fedrad " << fedrad::common::Version() << " (wire protocol "
+              << static_cast<int>(fedrad::protocols::kProtocolMajor) << "."
+              << static_cast<int>(fedrad::protocols::kProtocolMinor) << ")\n";
+    return 0;
+  }
+  InstallSignalHandlers();
+  if (coord->parsed()) {
+    auto config = fedrad::coordinator::LoadCoordinatorConfig(coordinator_config);
+    if (!config.ok()) return Fail("coordinator", config.status());
+    if (auto s = SetUpLogging(config->log, log_level, log_format); !s.ok()) {
+      return Fail("coordinator", s);
+    }
+    auto summary = fedrad::coordinator::RunCoordinator(*config, &g_stop, std::cout);
+    if (!summary.ok()) return Fail("coordinator", summary.status());
+    return summary->complete ? 0 : 1;
+  }
+  if (site->parsed()) {
+    auto config = fedrad::site_agent::LoadSiteConfig(site_config);
+    if (!config.ok()) return Fail("site", config.status());
+    if (auto s = SetUpLogging(config->log, log_level, log_format); !s.ok()) {
+      return Fail("site", s);
+    }
+    fedrad::site_agent::SiteRunOptions options;
+    options.exit_after_bye = exit_after_bye;
+    Status s = fedrad::site_agent::RunSite(*config, options, &g_stop);
+    if (!s.ok()) return Fail("site", s);
+    return 0;
+  }
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fedrad: internal error (a bug, please report it): %s\n", e.what());
+    return 70;
+  }
+}
