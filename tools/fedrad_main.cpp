@@ -2,14 +2,13 @@
 // This file only parses arguments and dispatches; the work lives in the
 // libraries. Exit codes: 0 success, 1 failure, 2 usage error (CLI11),
 // 3 timeout, 4 refused by a peer, 70 internal error, 130 interrupted.
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "fedrad/common/keys.hpp"
 #include "fedrad/common/logging.hpp"
@@ -42,14 +41,20 @@ void InstallSignalHandlers() {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return 0;
-    case StatusCode::kTimeout: return 3;
+    case StatusCode::kOk:
+      return 0;
+    case StatusCode::kTimeout:
+      return 3;
     case StatusCode::kVersionMismatch:
     case StatusCode::kPermissionDenied:
-    case StatusCode::kUnauthenticated: return 4;
-    case StatusCode::kCancelled: return 130;
-    case StatusCode::kInternal: return 70;
-    default: return 1;
+    case StatusCode::kUnauthenticated:
+      return 4;
+    case StatusCode::kCancelled:
+      return 130;
+    case StatusCode::kInternal:
+      return 70;
+    default:
+      return 1;
   }
 }
 

@@ -71,23 +71,25 @@ void PrintSummary(const CohortSummary& summary, const std::string& job_id, std::
 common::Result<CohortSummary> RunCoordinator(const CoordinatorConfig& config,
                                              const std::atomic<bool>* stop, std::ostream& out) {
   FEDRAD_RETURN_IF_ERROR(common::InitSodium());
-  FEDRAD_ASSIGN_OR_RETURN(common::Identity identity,
-                          common::LoadIdentity(config.secret_key_file));
+  FEDRAD_ASSIGN_OR_RETURN(common::Identity identity, common::LoadIdentity(config.secret_key_file));
 
   protocols::ServerOptions server_options;
   server_options.endpoint = config.bind;
   server_options.identity = &identity;
   server_options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
-  for (const auto& site : config.sites) server_options.allowed_keys[site.curve_public_key] = site.id;
+  for (const auto& site : config.sites)
+    server_options.allowed_keys[site.curve_public_key] = site.id;
   auto bound = protocols::ServerTransport::Bind(server_options);
   if (!bound.ok()) return bound.status().Wrap("coordinator " + config.id);
   std::unique_ptr<protocols::ServerTransport> transport = std::move(bound).value();
 
   Log(LogLevel::kInfo, "coordinator", "listening",
-      {{"endpoint", transport->endpoint()}, {"sites", std::to_string(config.sites.size())},
+      {{"endpoint", transport->endpoint()},
+       {"sites", std::to_string(config.sites.size())},
        {"version", std::string(common::Version())}});
   if (!config.ready_file.empty()) {
-    FEDRAD_RETURN_IF_ERROR(common::WriteFileAtomic(config.ready_file, transport->endpoint() + "\n"));
+    FEDRAD_RETURN_IF_ERROR(
+        common::WriteFileAtomic(config.ready_file, transport->endpoint() + "\n"));
   }
 
   SessionOptions session_options;
@@ -132,7 +134,8 @@ common::Result<CohortSummary> RunCoordinator(const CoordinatorConfig& config,
     for (const std::string& site : sessions.TakeLostSessions()) {
       SiteProgress& p = progress[site];
       if (p.state == SiteState::kOffered || p.state == SiteState::kRequested) {
-        Log(LogLevel::kWarn, "coordinator", "site lost before answering; will ask again when it returns",
+        Log(LogLevel::kWarn, "coordinator",
+            "site lost before answering; will ask again when it returns",
             {{"site", site}, {"job", job_id}});
         p.state = SiteState::kWaiting;
       }
@@ -180,7 +183,8 @@ common::Result<CohortSummary> RunCoordinator(const CoordinatorConfig& config,
       }
       auto count = ReadCount(*reply);
       if (!count.ok()) {
-        Log(LogLevel::kError, "coordinator", "invalid reply", {{"site", site}, {"error", count.status().message()}});
+        Log(LogLevel::kError, "coordinator", "invalid reply",
+            {{"site", site}, {"error", count.status().message()}});
         p.state = SiteState::kDeclined;
         summary.declined[site] = "invalid reply: " + count.status().message();
         continue;
@@ -189,7 +193,9 @@ common::Result<CohortSummary> RunCoordinator(const CoordinatorConfig& config,
       summary.counts[site] = *count;
       summary.total += *count;
       Log(LogLevel::kInfo, "coordinator", "site reported",
-          {{"site", site}, {"job", job_id}, {"n", std::to_string(*count)},
+          {{"site", site},
+           {"job", job_id},
+           {"n", std::to_string(*count)},
            {"answered", std::to_string(summary.counts.size()) + "/" + std::to_string(expected)}});
     } else if (const auto* error = std::get_if<protocols::Error>(&body)) {
       Log(LogLevel::kWarn, "coordinator", "site reported an error",
@@ -210,7 +216,8 @@ common::Result<CohortSummary> RunCoordinator(const CoordinatorConfig& config,
   for (const std::string& site : sessions.ConnectedSites()) (void)sessions.Send(site, end);
   sessions.CloseAll("study complete");
   Log(LogLevel::kInfo, "coordinator", "job completed",
-      {{"job", job_id}, {"total", std::to_string(summary.total)},
+      {{"job", job_id},
+       {"total", std::to_string(summary.total)},
        {"sites", std::to_string(summary.counts.size())}});
   PrintSummary(summary, job_id, out);
   return summary;

@@ -61,8 +61,7 @@ void SessionManager::Handle(protocols::Incoming incoming, std::optional<SiteMess
   if (it == by_routing_id_.end() || message.header.session_id != it->second.session_id) {
     if (error_reply_limiter_.Allow("unknown_session|" + incoming.routing_id)) {
       SendError(incoming.routing_id, incoming.site_id, 0, 1, "unknown_session",
-                "no session for this connection: send HELLO first", false,
-                message.header.sequence);
+                "no session for this connection: send HELLO first", false, message.header.sequence);
     }
     return;
   }
@@ -70,13 +69,14 @@ void SessionManager::Handle(protocols::Incoming incoming, std::optional<SiteMess
   std::uint64_t gap = 0;
   if (auto s = session.receive_guard.Accept(message.header.sequence, &gap); !s.ok()) {
     Log(LogLevel::kWarn, "session", "dropped a replayed or stale message",
-        {{"site", session.site_id}, {"type", std::string(protocols::MessageTypeName(message.type()))},
+        {{"site", session.site_id},
+         {"type", std::string(protocols::MessageTypeName(message.type()))},
          {"detail", s.message()}});
     return;
   }
   if (gap > 0) {
-    Log(LogLevel::kWarn, "session", "sequence gap", {{"site", session.site_id},
-                                                     {"missing", std::to_string(gap)}});
+    Log(LogLevel::kWarn, "session", "sequence gap",
+        {{"site", session.site_id}, {"missing", std::to_string(gap)}});
   }
   session.last_receive = Clock::now();
   if (std::holds_alternative<protocols::Heartbeat>(message.body)) return;
@@ -114,14 +114,14 @@ void SessionManager::HandleUndecodable(const protocols::Incoming& incoming) {
   }
   std::uint64_t suppressed = 0;
   if (limiter_.Allow("malformed|" + peer, &suppressed)) {
-    std::vector<common::LogField> fields = {{"site", peer},
-                                            {"bytes", std::to_string(incoming.bytes)},
-                                            {"reason", status.message()}};
+    std::vector<common::LogField> fields = {
+        {"site", peer}, {"bytes", std::to_string(incoming.bytes)}, {"reason", status.message()}};
     if (suppressed > 0) fields.emplace_back("repeats_suppressed", std::to_string(suppressed));
     Log(LogLevel::kWarn, "session", "dropped a malformed message", fields);
   }
   auto it = by_routing_id_.find(incoming.routing_id);
-  if (it != by_routing_id_.end() && error_reply_limiter_.Allow("malformed|" + incoming.routing_id)) {
+  if (it != by_routing_id_.end() &&
+      error_reply_limiter_.Allow("malformed|" + incoming.routing_id)) {
     protocols::Error error;
     error.code = "protocol_error";
     error.message = "message dropped: " + status.message();
@@ -138,8 +138,8 @@ void SessionManager::HandleHello(const protocols::Incoming& incoming, const Mess
           {{"key_owner", incoming.site_id}, {"claimed", hello.site_id}});
     }
     SendError(incoming.routing_id, incoming.site_id, 0, 1, "not_authorized",
-              "this connection's key belongs to site \"" + incoming.site_id +
-                  "\", not \"" + hello.site_id + "\"",
+              "this connection's key belongs to site \"" + incoming.site_id + "\", not \"" +
+                  hello.site_id + "\"",
               true, message.header.sequence);
     return;
   }
@@ -174,7 +174,8 @@ void SessionManager::HandleHello(const protocols::Incoming& incoming, const Mess
     return;
   }
   Log(LogLevel::kInfo, "session", "site connected",
-      {{"site", incoming.site_id}, {"session", Hex64(stored.session_id)},
+      {{"site", incoming.site_id},
+       {"session", Hex64(stored.session_id)},
        {"software", hello.software_version}});
   new_sessions_.push_back(incoming.site_id);
 }
@@ -223,7 +224,9 @@ std::vector<std::string> SessionManager::ConnectedSites() const {
   return sites;
 }
 
-std::vector<std::string> SessionManager::TakeNewSessions() { return std::exchange(new_sessions_, {}); }
+std::vector<std::string> SessionManager::TakeNewSessions() {
+  return std::exchange(new_sessions_, {});
+}
 
 std::vector<std::string> SessionManager::TakeLostSessions() {
   return std::exchange(lost_sessions_, {});
@@ -235,7 +238,8 @@ void SessionManager::DropSession(const std::string& routing_id, const std::strin
   const std::string site = it->second.site_id;
   Log(LogLevel::kInfo, "session", "session ended",
       {{"site", site}, {"session", Hex64(it->second.session_id)}, {"reason", why}});
-  if (auto s = routing_by_site_.find(site); s != routing_by_site_.end() && s->second == routing_id) {
+  if (auto s = routing_by_site_.find(site);
+      s != routing_by_site_.end() && s->second == routing_id) {
     routing_by_site_.erase(s);
   }
   by_routing_id_.erase(it);
@@ -254,11 +258,11 @@ void SessionManager::Maintain() {
     }
   }
   for (const auto& routing : expired) {
-    DropSession(routing, "silent for " +
-                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                dead_after)
-                                                .count()) +
-                             " ms (heartbeat liveness expired)");
+    DropSession(routing,
+                "silent for " +
+                    std::to_string(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(dead_after).count()) +
+                    " ms (heartbeat liveness expired)");
   }
 }
 

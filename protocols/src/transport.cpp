@@ -9,7 +9,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "fedrad/common/logging.hpp"
@@ -54,8 +53,8 @@ Status SetCurveKey(zmq::socket_t& socket, int option, const void* z85) {
   return Status::Ok();
 }
 
-WireEvent MakeEvent(WireEvent::Direction direction, const std::string& peer,
-                    const Frames& frames, bool decoded) {
+WireEvent MakeEvent(WireEvent::Direction direction, const std::string& peer, const Frames& frames,
+                    bool decoded) {
   WireEvent event;
   event.direction = direction;
   event.peer = peer;
@@ -113,12 +112,16 @@ bool RecvMultipart(zmq::socket_t& socket, std::vector<zmq::message_t>* parts) {
   }
 }
 
-// Monitors a socket's handshake events through an inproc PAIR socket.
+// Monitors a socket's handshake events through an inproc PAIR socket and
+// words failures from this side's point of view.
 class HandshakeMonitor {
  public:
-  HandshakeMonitor(zmq::context_t& context, zmq::socket_t& socket, const std::string& name) {
+  enum class Side { kServer, kClient };
+
+  HandshakeMonitor(zmq::context_t& context, zmq::socket_t& socket, Side side) : side_(side) {
     static std::atomic<int> counter{0};
-    endpoint_ = "inproc://fedrad-monitor-" + name + "-" + std::to_string(counter++);
+    endpoint_ = std::string("inproc://fedrad-monitor-") +
+                (side == Side::kServer ? "server-" : "client-") + std::to_string(counter++);
     const int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED |
                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
@@ -141,44 +144,10 @@ class HandshakeMonitor {
       std::uint32_t value = 0;
       std::memcpy(&event, parts[0].data(), sizeof(event));
       std::memcpy(&value, static_cast<const char*>(parts[0].data()) + 2, sizeof(value));
-      const std::string where = parts[1].to_string();
-      switch (event) {
-        case ZMQ_EVENT_CONNECTED:
-          handshake_pending_ = true;
-          break;
-        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
-          handshake_pending_ = false;
-          break;
-        case ZMQ_EVENT_DISCONNECTED:
-          if (handshake_pending_) {
-            failure = "the peer at " + where +
-                      " closed the connection during the CURVE handshake (wrong pinned "
-                      "coordinator key, or this party's key is not on the peer's allowlist)";
-          }
-          handshake_pending_ = false;
-          break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-          failure = "the peer at " + where + " refused this party's CURVE key (ZAP status " +
-                    std::to_string(value) + "): is this site on the coordinator's allowlist?";
-          handshake_pending_ = false;
-          break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-          failure = "CURVE handshake with " + where + " failed (protocol error 0x" +
-                    [&] {
-                      char buf[16];
-                      std::snprintf(buf, sizeof(buf), "%08x", value);
-                      return std::string(buf);
-                    }() +
-                    "): the pinned key does not match, or the peer does not use CURVE";
-          handshake_pending_ = false;
-          break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-          failure = "CURVE handshake with " + where + " failed";
-          handshake_pending_ = false;
-          break;
-        default:
-          break;
-      }
+      std::string text = side_ == Side::kServer
+                             ? DescribeServerEvent(event, value, parts[1].to_string())
+                             : DescribeClientEvent(event, value, parts[1].to_string());
+      if (!text.empty()) failure = std::move(text);
     }
     return failure;
   }
@@ -191,6 +160,61 @@ class HandshakeMonitor {
   }
 
  private:
+  static std::string Hex32(std::uint32_t value) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "0x%08x", value);
+    return buf;
+  }
+
+  // The coordinator's view. Refused keys are logged by the ZAP handler, so
+  // only cryptographic failures are reported here.
+  std::string DescribeServerEvent(std::uint16_t event, std::uint32_t value,
+                                  const std::string& where) {
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+      return "a client's CURVE handshake on " + where + " failed (protocol error " + Hex32(value) +
+             "): it pins another coordinator key, or does not use CURVE";
+    }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+      return "a client's CURVE handshake on " + where + " failed";
+    }
+    return {};
+  }
+
+  // A site's view of its connection to the coordinator.
+  std::string DescribeClientEvent(std::uint16_t event, std::uint32_t value,
+                                  const std::string& where) {
+    switch (event) {
+      case ZMQ_EVENT_CONNECTED:
+        handshake_pending_ = true;
+        return {};
+      case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        handshake_pending_ = false;
+        return {};
+      case ZMQ_EVENT_DISCONNECTED: {
+        const bool pending = std::exchange(handshake_pending_, false);
+        if (!pending) return {};
+        return "the coordinator at " + where +
+               " closed the connection during the CURVE handshake (the pinned coordinator key "
+               "is wrong, or this site's key is not on the coordinator's allowlist)";
+      }
+      case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        handshake_pending_ = false;
+        return "the coordinator at " + where + " refused this site's CURVE key (ZAP status " +
+               std::to_string(value) + "): is this site on the coordinator's allowlist?";
+      case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        handshake_pending_ = false;
+        return "CURVE handshake with the coordinator at " + where + " failed (protocol error " +
+               Hex32(value) +
+               "): the pinned coordinator key does not match, or it does not use CURVE";
+      case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        handshake_pending_ = false;
+        return "CURVE handshake with the coordinator at " + where + " failed";
+      default:
+        return {};
+    }
+  }
+
+  Side side_;
   std::string endpoint_;
   zmq::socket_t pair_;
   bool handshake_pending_ = false;
@@ -289,7 +313,7 @@ class ServerTransport::Impl {
         context_(1),
         zap_(context_, options.allowed_keys),
         router_(context_, zmq::socket_type::router),
-        monitor_(context_, router_, "server") {}
+        monitor_(context_, router_, HandshakeMonitor::Side::kServer) {}
   ~Impl() {
     monitor_.Stop(router_);
     router_.close();
@@ -356,8 +380,7 @@ class ServerTransport::Impl {
     return SendFrames(routing_id, peer, frames);
   }
 
-  Status SendFrames(const std::string& routing_id, const std::string& peer,
-                    const Frames& frames) {
+  Status SendFrames(const std::string& routing_id, const std::string& peer, const Frames& frames) {
     const std::size_t bytes = TotalBytes(frames);
     if (bytes > options_.max_message_bytes) {
       return common::ResourceExhausted("message to " + peer + " is " + std::to_string(bytes) +
@@ -450,7 +473,8 @@ class ClientTransport::Impl {
           SetCurveKey(socket_, ZMQ_CURVE_PUBLICKEY, id.pub.curve_public_z85.c_str()));
       FEDRAD_RETURN_IF_ERROR(SetCurveKey(socket_, ZMQ_CURVE_SECRETKEY, id.curve_secret_z85.data()));
     }
-    monitor_ = std::make_unique<HandshakeMonitor>(context_, socket_, "client");
+    monitor_ =
+        std::make_unique<HandshakeMonitor>(context_, socket_, HandshakeMonitor::Side::kClient);
     try {
       socket_.connect(options_.endpoint);
     } catch (const zmq::error_t& e) {
@@ -535,8 +559,8 @@ Result<std::unique_ptr<ClientTransport>> ClientTransport::Connect(const ClientOp
     if (options.identity == nullptr || options.identity->curve_secret_z85.size() < 40) {
       return common::InvalidArgument("client transport needs the site's secret key");
     }
-    FEDRAD_RETURN_IF_ERROR(common::ValidateCurvePublicKey(options.server_public_z85)
-                               .Wrap("coordinator public key"));
+    FEDRAD_RETURN_IF_ERROR(
+        common::ValidateCurvePublicKey(options.server_public_z85).Wrap("coordinator public key"));
   }
   auto impl = std::make_unique<Impl>(options);
   FEDRAD_RETURN_IF_ERROR(impl->Open());

@@ -26,6 +26,11 @@ namespace {
 
 constexpr const char* kCohortSize = "cohort_size";
 
+std::string ProtocolVersion() {
+  return std::to_string(protocols::kProtocolMajor) + "." +
+         std::to_string(protocols::kProtocolMinor);
+}
+
 enum class State { kDisconnected, kHelloSent, kReady };
 
 // One site's session with the coordinator (docs/protocol.md 4.1).
@@ -33,7 +38,9 @@ class SiteSession {
  public:
   SiteSession(const SiteConfig& config, const SiteRunOptions& options,
               protocols::ClientTransport* transport)
-      : config_(config), options_(options), transport_(transport),
+      : config_(config),
+        options_(options),
+        transport_(transport),
         backoff_(config.reconnect_interval_ms) {}
 
   Status Run(const std::atomic<bool>* stop) {
@@ -42,6 +49,8 @@ class SiteSession {
       auto received = transport_->Receive(milliseconds(100));
       if (!received.ok()) {
         if (received.status().code() == common::StatusCode::kVersionMismatch) {
+          Log(LogLevel::kError, "site", "the coordinator speaks another protocol version",
+              {{"site_protocol", ProtocolVersion()}, {"detail", received.status().message()}});
           return received.status().Wrap("the coordinator speaks another protocol version");
         }
         std::uint64_t suppressed = 0;
@@ -92,13 +101,22 @@ class SiteSession {
   Status Handle(const Message& message, bool* done) {
     if (const auto* error = std::get_if<protocols::Error>(&message.body)) {
       if (error->fatal) {
-        Log(LogLevel::kError, "site", "the coordinator refused this site",
-            {{"code", error->code}, {"message", error->message}});
+        std::vector<common::LogField> fields = {{"code", error->code}, {"message", error->message}};
+        if (error->code == "version_mismatch") {
+          std::string majors;
+          for (std::int64_t m : error->supported_majors) {
+            majors += (majors.empty() ? "" : ",") + std::to_string(m);
+          }
+          fields.emplace_back("site_protocol", ProtocolVersion());
+          fields.emplace_back("coordinator_majors", majors.empty() ? "?" : majors);
+        }
+        Log(LogLevel::kError, "site", "the coordinator refused this site", fields);
         const common::StatusCode code =
             error->code == "version_mismatch" ? common::StatusCode::kVersionMismatch
             : error->code == "not_authorized" ? common::StatusCode::kPermissionDenied
                                               : common::StatusCode::kUnavailable;
-        return Status(code, "coordinator refused this site (" + error->code + "): " + error->message);
+        return Status(code,
+                      "coordinator refused this site (" + error->code + "): " + error->message);
       }
       if (error->code == "unknown_session") {
         Log(LogLevel::kInfo, "site", "coordinator does not know this session; saying HELLO again");
@@ -119,13 +137,15 @@ class SiteSession {
       state_ = State::kReady;
       backoff_ = milliseconds(config_.reconnect_interval_ms);
       Log(LogLevel::kInfo, "site", "connected to the coordinator",
-          {{"coordinator", welcome->coordinator_id}, {"endpoint", config_.coordinator_endpoint},
+          {{"coordinator", welcome->coordinator_id},
+           {"endpoint", config_.coordinator_endpoint},
            {"heartbeat_ms", std::to_string(welcome->heartbeat_interval_ms)}});
       return Status::Ok();
     }
     if (state_ != State::kReady || message.header.session_id != session_id_) return Status::Ok();
     if (auto s = receive_guard_.Accept(message.header.sequence); !s.ok()) {
-      Log(LogLevel::kWarn, "site", "dropped a replayed or stale message", {{"detail", s.message()}});
+      Log(LogLevel::kWarn, "site", "dropped a replayed or stale message",
+          {{"detail", s.message()}});
       return Status::Ok();
     }
     if (const auto* offer = std::get_if<protocols::JobOffer>(&message.body)) return OnOffer(*offer);
@@ -152,8 +172,8 @@ class SiteSession {
     if (offer.kind != kCohortSize) {
       Log(LogLevel::kWarn, "site", "declined a job of unknown kind",
           {{"job", offer.job_id}, {"kind", offer.kind}});
-      return SendBody(protocols::JobDecline{offer.job_id, "this site agent cannot run jobs of kind \"" +
-                                                              offer.kind + "\""});
+      return SendBody(protocols::JobDecline{
+          offer.job_id, "this site agent cannot run jobs of kind \"" + offer.kind + "\""});
     }
     Log(LogLevel::kInfo, "site", "accepted a job",
         {{"job", offer.job_id}, {"kind", offer.kind}, {"description", offer.description}});
@@ -193,8 +213,10 @@ class SiteSession {
     reply.statistic = request.statistic;
     reply.arrays.push_back(protocols::Array::I64("n", {1}, {*count}));
     Log(LogLevel::kInfo, "site", "answered a round",
-        {{"job", request.job_id}, {"round", std::to_string(request.round_id)},
-         {"statistic", request.statistic}, {"n", std::to_string(*count)}});
+        {{"job", request.job_id},
+         {"round", std::to_string(request.round_id)},
+         {"statistic", request.statistic},
+         {"n", std::to_string(*count)}});
     replies_[key] = reply;
     return SendBody(reply);
   }
@@ -219,8 +241,9 @@ class SiteSession {
     } else if (state_ == State::kReady) {
       if (now - last_receive_ > heartbeat_interval_ * liveness_) {
         Log(LogLevel::kWarn, "site", "coordinator went silent; reconnecting",
-            {{"silent_ms", std::to_string(std::chrono::duration_cast<milliseconds>(
-                                              now - last_receive_).count())}});
+            {{"silent_ms",
+              std::to_string(
+                  std::chrono::duration_cast<milliseconds>(now - last_receive_).count())}});
         FEDRAD_RETURN_IF_ERROR(transport_->Reconnect());
         state_ = State::kDisconnected;
       } else if (now - last_send_ >= heartbeat_interval_) {
@@ -276,8 +299,9 @@ common::Result<std::int64_t> CountCohortRows(const std::string& path) {
     start = end + 1;
   }
   if (!header_seen) {
-    return common::InvalidArgument(path + ": cohort file is empty; expected a header line "
-                                          "followed by one line per case");
+    return common::InvalidArgument(path +
+                                   ": cohort file is empty; expected a header line "
+                                   "followed by one line per case");
   }
   return lines;
 }
@@ -295,8 +319,10 @@ Status RunSite(const SiteConfig& config, const SiteRunOptions& options,
   // nothing it has not first looked at.
   FEDRAD_ASSIGN_OR_RETURN(std::int64_t rows, CountCohortRows(config.cohort_file));
   Log(LogLevel::kInfo, "site", "starting",
-      {{"site", config.id}, {"coordinator", config.coordinator_endpoint},
-       {"cases", std::to_string(rows)}, {"version", std::string(common::Version())}});
+      {{"site", config.id},
+       {"coordinator", config.coordinator_endpoint},
+       {"cases", std::to_string(rows)},
+       {"version", std::string(common::Version())}});
 
   protocols::ClientOptions client_options;
   client_options.endpoint = config.coordinator_endpoint;

@@ -26,8 +26,9 @@ common::Result<SiteConfig> LoadSiteConfig(const std::string& path) {
   ObjectReader coord = root.Object("coordinator");
   cfg.coordinator_endpoint = coord.String("endpoint");
   if (!cfg.coordinator_endpoint.empty() && cfg.coordinator_endpoint.rfind("tcp://", 0) != 0) {
-    coord.Error("endpoint", "expected a tcp:// endpoint such as \"tcp://coordinator:7700\", got \"" +
-                                cfg.coordinator_endpoint + "\"");
+    coord.Error("endpoint",
+                "expected a tcp:// endpoint such as \"tcp://coordinator:7700\", got \"" +
+                    cfg.coordinator_endpoint + "\"");
   }
   cfg.coordinator_public_key = coord.String("public_key");
   if (!cfg.coordinator_public_key.empty()) {

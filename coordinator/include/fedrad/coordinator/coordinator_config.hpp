@@ -18,17 +18,17 @@ struct SiteEntry {
 };
 
 struct CoordinatorConfig {
-  std::string source_path;       // the file this was read from
+  std::string source_path;  // the file this was read from
   std::string id = "coordinator";
-  std::string bind;              // ZeroMQ endpoint, e.g. "tcp://0.0.0.0:7700"
-  std::string secret_key_file;   // from `fedrad keygen`; relative to the config file
+  std::string bind;             // ZeroMQ endpoint, e.g. "tcp://0.0.0.0:7700"
+  std::string secret_key_file;  // from `fedrad keygen`; relative to the config file
   std::int64_t heartbeat_interval_ms = 1000;
   std::int64_t heartbeat_liveness = 5;
   std::int64_t max_message_bytes = 64 << 20;
   std::int64_t job_timeout_s = 600;
   // How many of the listed sites must answer before a job runs (0 = all).
   std::int64_t expected_sites = 0;
-  std::string ready_file;        // optional: the bound endpoint is written here
+  std::string ready_file;  // optional: the bound endpoint is written here
   common::LogOptions log;
   std::vector<SiteEntry> sites;
 };

@@ -11,14 +11,14 @@ namespace fedrad::site_agent {
 
 struct SiteConfig {
   std::string source_path;
-  std::string id;                       // must equal the name in the key files
-  std::string secret_key_file;          // relative to the config file
-  std::string coordinator_endpoint;     // e.g. "tcp://coordinator.example.org:7700"
-  std::string coordinator_public_key;   // Z85, pinned
-  std::string cohort_file;              // CSV with a header line and one row per case
-  std::int64_t hello_timeout_ms = 3000;       // wait this long for WELCOME
-  std::int64_t reconnect_interval_ms = 500;   // first back-off
-  std::int64_t reconnect_max_ms = 10000;      // back-off cap
+  std::string id;                            // must equal the name in the key files
+  std::string secret_key_file;               // relative to the config file
+  std::string coordinator_endpoint;          // e.g. "tcp://coordinator.example.org:7700"
+  std::string coordinator_public_key;        // Z85, pinned
+  std::string cohort_file;                   // CSV with a header line and one row per case
+  std::int64_t hello_timeout_ms = 3000;      // wait this long for WELCOME
+  std::int64_t reconnect_interval_ms = 500;  // first back-off
+  std::int64_t reconnect_max_ms = 10000;     // back-off cap
   std::int64_t max_message_bytes = 64 << 20;
   common::LogOptions log;
 };
