@@ -1,8 +1,10 @@
 #include "support/consortium.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -90,7 +92,7 @@ void Consortium::WriteSiteConfig(const SiteSpec& site) {
   WriteTextFile(SiteConfig(site.id), config.dump(2) + "\n");
 }
 
-void Consortium::WriteCoordinatorConfig() {
+void Consortium::WriteCoordinatorConfig(const std::string& bind) {
   json sites = json::array();
   auto add = [&](const std::string& id) {
     sites.push_back({{"id", id},
@@ -101,7 +103,7 @@ void Consortium::WriteCoordinatorConfig() {
   for (const auto& party : options_.extra_allowlisted) add(party);
   json coordinator = {
       {"id", "coordinator"},
-      {"bind", "tcp://127.0.0.1:*"},
+      {"bind", bind},
       {"secret_key_file", "keys/coordinator.secret"},
       {"heartbeat_interval_ms", options_.heartbeat_interval_ms},
       {"heartbeat_liveness", options_.heartbeat_liveness},
@@ -134,6 +136,19 @@ void Consortium::StartCoordinator() {
   ASSERT_GT(port(), 0) << endpoint_;
   // Now that the endpoint is known, point every site config at it.
   UseCoordinatorEndpoint(endpoint_);
+}
+
+void Consortium::KillAndRestartCoordinator() {
+  ASSERT_NE(coordinator_, nullptr) << "start the coordinator first";
+  coordinator_->Kill(SIGKILL);
+  ASSERT_TRUE(coordinator_->WaitForExit(milliseconds(5000)).has_value());
+  coordinator_.reset();
+  std::filesystem::remove(dir_.File("coordinator.ready"));
+  // Same port as before, so the sites' configs stay valid.
+  const std::string previous = endpoint_;
+  WriteCoordinatorConfig(previous);
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator());
+  ASSERT_EQ(endpoint_, previous);
 }
 
 void Consortium::UseCoordinatorEndpoint(const std::string& endpoint) {

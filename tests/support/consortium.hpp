@@ -62,6 +62,10 @@ class Consortium {
   std::unique_ptr<Process> StartSite(const std::string& id, bool exit_after_study = true,
                                      const std::string& instance = "");
 
+  // SIGKILLs the coordinator and starts a fresh one on the same endpoint
+  // (no state survives: the job starts over).
+  void KillAndRestartCoordinator();
+
   // Points every site config at `endpoint` instead (a coordinator run by the
   // test itself, for site-side tests).
   void UseCoordinatorEndpoint(const std::string& endpoint);
@@ -94,7 +98,7 @@ class Consortium {
   void Keygen(const std::string& party);
   void WriteCohort(const SiteSpec& site);
   void WriteSiteConfig(const SiteSpec& site);
-  void WriteCoordinatorConfig();
+  void WriteCoordinatorConfig(const std::string& bind = "tcp://127.0.0.1:*");
 
   const TempDir& dir_;
   ConsortiumOptions options_;

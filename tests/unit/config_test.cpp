@@ -44,7 +44,8 @@ class ConfigTest : public ::testing::Test {
            kCurveA + R"(", "sign_public_key": ")" + kSign + R"("},
         {"id": "site_b", "curve_public_key": ")" +
            kCurveB + R"(", "sign_public_key": ")" + kSign + R"("}]
-      )" + root_extra + "}";
+      )" + root_extra +
+           "}";
   }
 
   std::string dir_;
@@ -92,12 +93,13 @@ TEST_F(ConfigTest, CoordinatorReportsEveryProblemInOnePass) {
 TEST_F(ConfigTest, CoordinatorRejectsDuplicateSitesAndBadKeys) {
   std::string json = R"({"coordinator": {"bind": "tcp://*:1", "secret_key_file": "k"},
     "sites": [
-      {"id": "site_a", "curve_public_key": ")" + std::string(kCurveA) +
-                     R"(", "sign_public_key": ")" + kSign + R"("},
-      {"id": "site_a", "curve_public_key": ")" + std::string(kCurveA) +
+      {"id": "site_a", "curve_public_key": ")" +
+                     std::string(kCurveA) + R"(", "sign_public_key": ")" + kSign + R"("},
+      {"id": "site_a", "curve_public_key": ")" +
+                     std::string(kCurveA) +
                      R"(", "sign_public_key": "zz"},
-      {"id": "bad id", "curve_public_key": "short", "sign_public_key": ")" + kSign +
-                     R"("}]})";
+      {"id": "bad id", "curve_public_key": "short", "sign_public_key": ")" +
+                     kSign + R"("}]})";
   auto cfg = coordinator::LoadCoordinatorConfig(Write("c.json", json));
   ASSERT_FALSE(cfg.ok());
   const std::string msg = cfg.status().ToString();
@@ -132,7 +134,7 @@ TEST_F(ConfigTest, SiteConfigParsesAndDefaults) {
   auto cfg = site_agent::LoadSiteConfig(Write("s.json", std::string(R"({
     "site": {"id": "site_a", "secret_key_file": "/etc/fedrad/site_a.secret"},
     "coordinator": {"endpoint": "tcp://127.0.0.1:7700", "public_key": ")") +
-                                                              kCurveA + R"("},
+                                                            kCurveA + R"("},
     "data": {"cohort_file": "data/cohort.csv"}})"));
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
   EXPECT_EQ(cfg->id, "site_a");
