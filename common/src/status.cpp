@@ -4,28 +4,43 @@ namespace fedrad::common {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid_argument";
-    case StatusCode::kNotFound: return "not_found";
-    case StatusCode::kAlreadyExists: return "already_exists";
-    case StatusCode::kPermissionDenied: return "permission_denied";
-    case StatusCode::kIoError: return "io_error";
-    case StatusCode::kParseError: return "parse_error";
-    case StatusCode::kProtocolError: return "protocol_error";
-    case StatusCode::kVersionMismatch: return "version_mismatch";
-    case StatusCode::kUnauthenticated: return "unauthenticated";
-    case StatusCode::kTimeout: return "timeout";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kResourceExhausted: return "resource_exhausted";
-    case StatusCode::kFailedPrecondition: return "failed_precondition";
-    case StatusCode::kCancelled: return "cancelled";
-    case StatusCode::kInternal: return "internal";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid_argument";
+    case StatusCode::kNotFound:
+      return "not_found";
+    case StatusCode::kAlreadyExists:
+      return "already_exists";
+    case StatusCode::kPermissionDenied:
+      return "permission_denied";
+    case StatusCode::kIoError:
+      return "io_error";
+    case StatusCode::kParseError:
+      return "parse_error";
+    case StatusCode::kProtocolError:
+      return "protocol_error";
+    case StatusCode::kVersionMismatch:
+      return "version_mismatch";
+    case StatusCode::kUnauthenticated:
+      return "unauthenticated";
+    case StatusCode::kTimeout:
+      return "timeout";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kResourceExhausted:
+      return "resource_exhausted";
+    case StatusCode::kFailedPrecondition:
+      return "failed_precondition";
+    case StatusCode::kCancelled:
+      return "cancelled";
+    case StatusCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }
 
-Status::Status(StatusCode code, std::string message)
-    : code_(code), message_(std::move(message)) {}
+Status::Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
 const Status& Status::Root() const {
   const Status* s = this;

@@ -109,19 +109,16 @@ class BadResultAccess : public std::exception {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : data_(std::move(status)) {  // NOLINT
     if (std::get<Status>(data_).ok()) {
-      data_ = Status(StatusCode::kInternal,
-                     "Result constructed from an OK status without a value");
+      data_ = Status(StatusCode::kInternal, "Result constructed from an OK status without a value");
     }
   }
 
   bool ok() const { return std::holds_alternative<T>(data_); }
   // The error, or an OK status when there is a value.
-  Status status() const {
-    return ok() ? Status::Ok() : std::get<Status>(data_);
-  }
+  Status status() const { return ok() ? Status::Ok() : std::get<Status>(data_); }
 
   T& value() & {
     if (!ok()) throw BadResultAccess(std::get<Status>(data_));
@@ -153,16 +150,16 @@ class [[nodiscard]] Result {
 #define FEDRAD_CONCAT_(a, b) FEDRAD_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define FEDRAD_RETURN_IF_ERROR(expr)                    \
-  do {                                                  \
-    ::fedrad::common::Status fedrad_status_ = (expr);   \
-    if (!fedrad_status_.ok()) return fedrad_status_;    \
+#define FEDRAD_RETURN_IF_ERROR(expr)                  \
+  do {                                                \
+    ::fedrad::common::Status fedrad_status_ = (expr); \
+    if (!fedrad_status_.ok()) return fedrad_status_;  \
   } while (false)
 
 // FEDRAD_ASSIGN_OR_RETURN(auto x, Foo()); declares x from a Result or returns
 // its status.
-#define FEDRAD_ASSIGN_OR_RETURN(lhs, rexpr)                                 \
-  auto FEDRAD_CONCAT_(fedrad_result_, __LINE__) = (rexpr);                  \
-  if (!FEDRAD_CONCAT_(fedrad_result_, __LINE__).ok())                       \
-    return FEDRAD_CONCAT_(fedrad_result_, __LINE__).status();               \
+#define FEDRAD_ASSIGN_OR_RETURN(lhs, rexpr)                   \
+  auto FEDRAD_CONCAT_(fedrad_result_, __LINE__) = (rexpr);    \
+  if (!FEDRAD_CONCAT_(fedrad_result_, __LINE__).ok())         \
+    return FEDRAD_CONCAT_(fedrad_result_, __LINE__).status(); \
   lhs = std::move(FEDRAD_CONCAT_(fedrad_result_, __LINE__)).value()

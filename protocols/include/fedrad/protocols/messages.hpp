@@ -8,13 +8,12 @@
 
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "fedrad/common/status.hpp"
 
@@ -71,8 +70,7 @@ struct Array {
   std::int64_t ElementCount() const;
   bool operator==(const Array&) const = default;
 
-  static Array F64(std::string name, std::vector<std::int64_t> shape,
-                   std::vector<double> values);
+  static Array F64(std::string name, std::vector<std::int64_t> shape, std::vector<double> values);
   static Array I64(std::string name, std::vector<std::int64_t> shape,
                    std::vector<std::int64_t> values);
 };
@@ -96,7 +94,8 @@ struct Hello {
   template <class V>
   static void Fields(V& v) {
     v.Str("site_id", &Hello::site_id, kNameRule, true);
-    v.Str("software_version", &Hello::software_version, StringRule{StringKind::kText, 32, {}}, true);
+    v.Str("software_version", &Hello::software_version, StringRule{StringKind::kText, 32, {}},
+          true);
     v.StrList("capabilities", &Hello::capabilities, kNameRule, ListRule{32});
   }
   bool operator==(const Hello&) const = default;
@@ -123,8 +122,9 @@ struct Welcome {
 
 // ERROR codes (section 3).
 inline const std::vector<std::string> kErrorCodes = {
-    "version_mismatch", "protocol_error", "not_authorized", "unknown_session",
-    "duplicate_session", "busy", "job_failed", "unsupported_statistic", "internal"};
+    "version_mismatch", "protocol_error",        "not_authorized",
+    "unknown_session",  "duplicate_session",     "busy",
+    "job_failed",       "unsupported_statistic", "internal"};
 
 struct Error {
   std::string code;
@@ -200,7 +200,8 @@ struct JobEnd {
   template <class V>
   static void Fields(V& v) {
     v.Str("job_id", &JobEnd::job_id, kNameRule, true);
-    v.Str("outcome", &JobEnd::outcome, StringRule{StringKind::kName, 64, {"completed", "aborted"}}, true);
+    v.Str("outcome", &JobEnd::outcome, StringRule{StringKind::kName, 64, {"completed", "aborted"}},
+          true);
     v.Str("summary", &JobEnd::summary, StringRule{StringKind::kText, 4096, {}}, true);
   }
   bool operator==(const JobEnd&) const = default;
@@ -239,17 +240,17 @@ struct RoundReply {
 // ---------------------------------------------------------------------------
 // The one table: X(Struct, type code, wire name). Order = variant order.
 // ---------------------------------------------------------------------------
-#define FEDRAD_PROTOCOL_MESSAGES(X)           \
-  X(Hello, 0x0001, "HELLO")                   \
-  X(Welcome, 0x0002, "WELCOME")               \
-  X(Error, 0x0003, "ERROR")                   \
-  X(Heartbeat, 0x0004, "HEARTBEAT")           \
-  X(Bye, 0x0005, "BYE")                       \
-  X(JobOffer, 0x0010, "JOB_OFFER")            \
-  X(JobAccept, 0x0011, "JOB_ACCEPT")          \
-  X(JobDecline, 0x0012, "JOB_DECLINE")        \
-  X(JobEnd, 0x0013, "JOB_END")                \
-  X(RoundRequest, 0x0020, "ROUND_REQUEST")    \
+#define FEDRAD_PROTOCOL_MESSAGES(X)        \
+  X(Hello, 0x0001, "HELLO")                \
+  X(Welcome, 0x0002, "WELCOME")            \
+  X(Error, 0x0003, "ERROR")                \
+  X(Heartbeat, 0x0004, "HEARTBEAT")        \
+  X(Bye, 0x0005, "BYE")                    \
+  X(JobOffer, 0x0010, "JOB_OFFER")         \
+  X(JobAccept, 0x0011, "JOB_ACCEPT")       \
+  X(JobDecline, 0x0012, "JOB_DECLINE")     \
+  X(JobEnd, 0x0013, "JOB_END")             \
+  X(RoundRequest, 0x0020, "ROUND_REQUEST") \
   X(RoundReply, 0x0021, "ROUND_REPLY")
 
 enum class MessageType : std::uint16_t {

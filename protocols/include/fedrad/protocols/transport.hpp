@@ -29,8 +29,8 @@ namespace fedrad::protocols {
 struct WireEvent {
   enum class Direction { kSent, kReceived };
   Direction direction = Direction::kSent;
-  std::string peer;       // site id (server side) or "coordinator" (client side)
-  std::uint16_t type = 0; // header type code (0 if the header was unreadable)
+  std::string peer;        // site id (server side) or "coordinator" (client side)
+  std::uint16_t type = 0;  // header type code (0 if the header was unreadable)
   std::uint64_t session_id = 0;
   std::uint64_t sequence = 0;
   std::size_t bytes = 0;  // all frames, routing identity excluded
@@ -44,7 +44,7 @@ class WireObserver {
 };
 
 struct ServerOptions {
-  std::string endpoint;  // e.g. "tcp://0.0.0.0:7700" or "tcp://127.0.0.1:*"
+  std::string endpoint;                        // e.g. "tcp://0.0.0.0:7700" or "tcp://127.0.0.1:*"
   const common::Identity* identity = nullptr;  // coordinator's keys (not owned)
   // CURVE public key (Z85) -> site id. Only these keys are admitted.
   std::map<std::string, std::string> allowed_keys;
@@ -93,8 +93,8 @@ class ServerTransport {
 };
 
 struct ClientOptions {
-  std::string endpoint;           // e.g. "tcp://coordinator.example.org:7700"
-  std::string server_public_z85;  // pinned coordinator key
+  std::string endpoint;                        // e.g. "tcp://coordinator.example.org:7700"
+  std::string server_public_z85;               // pinned coordinator key
   const common::Identity* identity = nullptr;  // own keys (not owned)
   std::size_t max_message_bytes = kDefaultMaxMessageBytes;
   WireObserver* observer = nullptr;
