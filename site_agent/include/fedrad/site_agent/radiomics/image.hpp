@@ -28,12 +28,20 @@ struct Grid {
 
   Grid() = default;
   Grid(int w, int h, T fill = T{})
-      : width(w), height(h), data(static_cast<std::size_t>(w) * static_cast<std::size_t>(h), fill) {}
+      : width(w),
+        height(h),
+        data(static_cast<std::size_t>(w) * static_cast<std::size_t>(h), fill) {}
 
   std::size_t size() const { return data.size(); }
   bool Contains(int x, int y) const { return x >= 0 && y >= 0 && x < width && y < height; }
-  T& at(int x, int y) { return data[static_cast<std::size_t>(x) + static_cast<std::size_t>(width) * static_cast<std::size_t>(y)]; }
-  const T& at(int x, int y) const { return data[static_cast<std::size_t>(x) + static_cast<std::size_t>(width) * static_cast<std::size_t>(y)]; }
+  T& at(int x, int y) {
+    return data[static_cast<std::size_t>(x) +
+                static_cast<std::size_t>(width) * static_cast<std::size_t>(y)];
+  }
+  const T& at(int x, int y) const {
+    return data[static_cast<std::size_t>(x) +
+                static_cast<std::size_t>(width) * static_cast<std::size_t>(y)];
+  }
   bool operator==(const Grid&) const = default;
 };
 

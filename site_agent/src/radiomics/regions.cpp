@@ -1,0 +1,160 @@
+#include "fedrad/site_agent/radiomics/regions.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <vector>
+
+namespace fedrad::site_agent::radiomics {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// 1D squared distance transform of f sampled at positions i * step:
+// d[i] = min_q (step * (i - q))^2 + f[q], as the lower envelope of the
+// parabolas rooted at the finite samples. Infinite samples (outside the ROI)
+// root no parabola; if all are infinite, d stays infinite.
+void DistanceTransform1D(const std::vector<double>& f, double step, std::vector<double>* d,
+                         std::vector<int>* v, std::vector<double>* z) {
+  const int n = static_cast<int>(f.size());
+  d->assign(f.size(), kInf);
+  v->assign(f.size(), 0);
+  z->assign(f.size() + 1, 0.0);
+  auto intersect = [&](int q, int r) {
+    const double pq = q * step;
+    const double pr = r * step;
+    return ((f[q] + pq * pq) - (f[r] + pr * pr)) / (2.0 * (pq - pr));
+  };
+  int k = -1;
+  for (int q = 0; q < n; ++q) {
+    if (!std::isfinite(f[q])) continue;
+    if (k < 0) {
+      k = 0;
+      (*v)[0] = q;
+      (*z)[0] = -kInf;
+      (*z)[1] = kInf;
+      continue;
+    }
+    double s = intersect(q, (*v)[k]);
+    while (s <= (*z)[k]) {  // terminates: z[0] is -inf
+      --k;
+      s = intersect(q, (*v)[k]);
+    }
+    ++k;
+    (*v)[k] = q;
+    (*z)[k] = s;
+    (*z)[k + 1] = kInf;
+  }
+  if (k < 0) return;
+  int j = 0;
+  for (int i = 0; i < n; ++i) {
+    const double x = i * step;
+    while ((*z)[j + 1] < x) ++j;
+    const double dx = x - (*v)[j] * step;
+    (*d)[i] = dx * dx + f[(*v)[j]];
+  }
+}
+
+}  // namespace
+
+std::size_t CountRoi(const Mask& mask) {
+  std::size_t n = 0;
+  for (std::uint8_t v : mask.data) n += v != 0 ? 1 : 0;
+  return n;
+}
+
+int LabelComponents(const Mask& mask, Grid<int>* labels) {
+  *labels = Grid<int>(mask.width, mask.height, 0);
+  int next = 0;
+  std::vector<std::pair<int, int>> stack;
+  for (int y = 0; y < mask.height; ++y) {
+    for (int x = 0; x < mask.width; ++x) {
+      if (mask.at(x, y) == 0 || labels->at(x, y) != 0) continue;
+      ++next;
+      labels->at(x, y) = next;
+      stack.clear();
+      stack.emplace_back(x, y);
+      while (!stack.empty()) {
+        const auto [cx, cy] = stack.back();
+        stack.pop_back();
+        for (int dy = -1; dy <= 1; ++dy) {
+          for (int dx = -1; dx <= 1; ++dx) {
+            const int nx = cx + dx;
+            const int ny = cy + dy;
+            if ((dx == 0 && dy == 0) || !mask.Contains(nx, ny)) continue;
+            if (mask.at(nx, ny) == 0 || labels->at(nx, ny) != 0) continue;
+            labels->at(nx, ny) = next;
+            stack.emplace_back(nx, ny);
+          }
+        }
+      }
+    }
+  }
+  return next;
+}
+
+Mask LesionRegion(const Mask& mask, ComponentRule rule) {
+  Mask out(mask.width, mask.height, 0);
+  if (rule == ComponentRule::kAll) {
+    for (std::size_t i = 0; i < mask.data.size(); ++i) out.data[i] = mask.data[i] != 0 ? 1 : 0;
+    return out;
+  }
+  Grid<int> labels;
+  const int n = LabelComponents(mask, &labels);
+  if (n == 0) return out;
+  std::vector<std::size_t> sizes(static_cast<std::size_t>(n) + 1, 0);
+  for (int label : labels.data) ++sizes[static_cast<std::size_t>(label)];
+  int best = 1;
+  for (int label = 2; label <= n; ++label) {
+    if (sizes[static_cast<std::size_t>(label)] > sizes[static_cast<std::size_t>(best)])
+      best = label;
+  }
+  for (std::size_t i = 0; i < labels.data.size(); ++i) out.data[i] = labels.data[i] == best ? 1 : 0;
+  return out;
+}
+
+Grid<double> SquaredDistanceMm(const Mask& roi, const Spacing& spacing) {
+  Grid<double> dist(roi.width, roi.height, kInf);
+  std::vector<double> f;
+  std::vector<double> d;
+  std::vector<int> v;
+  std::vector<double> z;
+  // Pass 1: along x within each row.
+  f.resize(static_cast<std::size_t>(roi.width));
+  for (int y = 0; y < roi.height; ++y) {
+    for (int x = 0; x < roi.width; ++x) f[x] = roi.at(x, y) != 0 ? 0.0 : kInf;
+    DistanceTransform1D(f, spacing.x_mm, &d, &v, &z);
+    for (int x = 0; x < roi.width; ++x) dist.at(x, y) = d[x];
+  }
+  // Pass 2: along y within each column, on the row results.
+  f.resize(static_cast<std::size_t>(roi.height));
+  for (int x = 0; x < roi.width; ++x) {
+    for (int y = 0; y < roi.height; ++y) f[y] = dist.at(x, y);
+    DistanceTransform1D(f, spacing.y_mm, &d, &v, &z);
+    for (int y = 0; y < roi.height; ++y) dist.at(x, y) = d[y];
+  }
+  return dist;
+}
+
+Mask RingRegion(const Mask& lesion, double width_mm, const Spacing& spacing,
+                const Mask* field_of_view) {
+  Mask ring(lesion.width, lesion.height, 0);
+  const Grid<double> dist = SquaredDistanceMm(lesion, spacing);
+  const double r2 = width_mm * width_mm * (1.0 + 1e-12);  // boundary pixels count as inside
+  for (int y = 0; y < lesion.height; ++y) {
+    for (int x = 0; x < lesion.width; ++x) {
+      if (lesion.at(x, y) != 0) continue;
+      if (field_of_view != nullptr && field_of_view->at(x, y) == 0) continue;
+      if (dist.at(x, y) <= r2) ring.at(x, y) = 1;
+    }
+  }
+  return ring;
+}
+
+std::string RingRegionName(double width_mm) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "ring%gmm", width_mm);
+  return buf;
+}
+
+}  // namespace fedrad::site_agent::radiomics
