@@ -1,0 +1,390 @@
+#include "fedrad/site_agent/radiomics/intensity.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "fedrad/site_agent/radiomics/discretise.hpp"
+
+namespace fedrad::site_agent::radiomics {
+namespace {
+
+// numpy's linear interpolation between a and b at t in [0, 1] (numpy._lerp):
+// evaluated from the nearer end so that t = 1 gives exactly b.
+double Lerp(double a, double b, double t) {
+  const double diff = b - a;
+  return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+}
+
+// The sample's percentiles P_10, P_25, P_75, P_90 (by `method`) and median,
+// from one scratch buffer reordered by std::nth_element: the needed ranks are
+// collected, sorted, and each is selected within the part of the buffer that
+// the previous selection left to its right, so the total work is O(N).
+struct Quantiles {
+  double p10 = 0.0;
+  double p25 = 0.0;
+  double p75 = 0.0;
+  double p90 = 0.0;
+  double median = 0.0;
+};
+
+class RankSelector {
+ public:
+  void Request(std::size_t rank) {
+    if (count_ < ranks_.size()) ranks_[count_++] = rank;
+  }
+
+  void Select(std::vector<double>& data) {
+    std::sort(ranks_.begin(), ranks_.begin() + static_cast<std::ptrdiff_t>(count_));
+    count_ = static_cast<std::size_t>(
+        std::unique(ranks_.begin(), ranks_.begin() + static_cast<std::ptrdiff_t>(count_)) -
+        ranks_.begin());
+    std::size_t from = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      const auto begin = data.begin();
+      std::nth_element(begin + static_cast<std::ptrdiff_t>(from),
+                       begin + static_cast<std::ptrdiff_t>(ranks_[i]), data.end());
+      values_[i] = data[ranks_[i]];
+      from = ranks_[i];
+    }
+  }
+
+  // x_(rank) of the sorted sample; `rank` must have been requested.
+  double At(std::size_t rank) const {
+    const auto end = ranks_.begin() + static_cast<std::ptrdiff_t>(count_);
+    const auto it = std::lower_bound(ranks_.begin(), end, rank);
+    return values_[static_cast<std::size_t>(it - ranks_.begin())];
+  }
+
+ private:
+  std::array<std::size_t, 16> ranks_{};
+  std::array<double, 16> values_{};
+  std::size_t count_ = 0;
+};
+
+struct PercentileRanks {
+  std::size_t low = 0;
+  std::size_t high = 0;
+  double fraction = 0.0;  // kLinear: weight of `high`
+};
+
+PercentileRanks RanksOf(std::size_t n, double q, PercentileMethod method) {
+  PercentileRanks ranks;
+  if (method == PercentileMethod::kNearestRank) {
+    const double k = std::ceil(q / 100.0 * static_cast<double>(n));
+    const std::size_t rank = k <= 1.0 ? 0 : static_cast<std::size_t>(k) - 1;
+    ranks.low = ranks.high = std::min(rank, n - 1);
+    return ranks;
+  }
+  // numpy: virtual index (q / 100) * (n - 1).
+  const double h = std::clamp(q / 100.0, 0.0, 1.0) * static_cast<double>(n - 1);
+  const double low = std::floor(h);
+  ranks.low = std::min(static_cast<std::size_t>(low), n - 1);
+  ranks.high = std::min(ranks.low + 1, n - 1);
+  ranks.fraction = h - low;
+  return ranks;
+}
+
+double PercentileFrom(const RankSelector& selector, const PercentileRanks& ranks) {
+  return Lerp(selector.At(ranks.low), selector.At(ranks.high), ranks.fraction);
+}
+
+// `data` non-empty; reordered.
+Quantiles ComputeQuantiles(std::vector<double>& data, PercentileMethod method) {
+  const std::size_t n = data.size();
+  const std::array<double, 4> qs = {10.0, 25.0, 75.0, 90.0};
+  std::array<PercentileRanks, 4> ranks{};
+  RankSelector selector;
+  for (std::size_t i = 0; i < qs.size(); ++i) {
+    ranks[i] = RanksOf(n, qs[i], method);
+    selector.Request(ranks[i].low);
+    selector.Request(ranks[i].high);
+  }
+  const std::size_t mid_low = (n - 1) / 2;
+  const std::size_t mid_high = n / 2;
+  selector.Request(mid_low);
+  selector.Request(mid_high);
+  selector.Select(data);
+
+  Quantiles out;
+  out.p10 = PercentileFrom(selector, ranks[0]);
+  out.p25 = PercentileFrom(selector, ranks[1]);
+  out.p75 = PercentileFrom(selector, ranks[2]);
+  out.p90 = PercentileFrom(selector, ranks[3]);
+  // numpy.median: the mean of the two middle values when n is even.
+  out.median = mid_low == mid_high ? selector.At(mid_low)
+                                   : (selector.At(mid_low) + selector.At(mid_high)) / 2.0;
+  return out;
+}
+
+// Everything the two families share, for a non-empty finite sample.
+struct SampleStats {
+  std::size_t n = 0;
+  double min = 0.0;
+  double max = 0.0;
+  double mean = 0.0;
+  double m2 = 0.0;  // central moments, population
+  double m3 = 0.0;
+  double m4 = 0.0;
+  Quantiles quantiles;
+  double mean_abs_dev = 0.0;
+  double robust_mean_abs_dev = 0.0;
+  double median_abs_dev = 0.0;
+};
+
+SampleStats ComputeSampleStats(std::vector<double>& data, PercentileMethod method) {
+  SampleStats s;
+  s.n = data.size();
+  const double n = static_cast<double>(s.n);
+  const auto [min_it, max_it] = std::minmax_element(data.begin(), data.end());
+  s.min = *min_it;
+  s.max = *max_it;
+  s.quantiles = ComputeQuantiles(data, method);
+  if (s.min == s.max) {  // constant sample: exact values, no rounding noise
+    s.mean = s.min;
+    return s;
+  }
+  double sum = 0.0;
+  for (double v : data) sum += v;
+  s.mean = sum / n;
+  double m2 = 0.0, m3 = 0.0, m4 = 0.0, abs_dev = 0.0, median_dev = 0.0;
+  double robust_sum = 0.0;
+  std::size_t robust_count = 0;
+  const Quantiles& q = s.quantiles;
+  for (double v : data) {
+    const double d = v - s.mean;
+    const double d2 = d * d;
+    m2 += d2;
+    m3 += d2 * d;
+    m4 += d2 * d2;
+    abs_dev += std::fabs(d);
+    median_dev += std::fabs(v - q.median);
+    if (v >= q.p10 && v <= q.p90) {
+      robust_sum += v;
+      ++robust_count;
+    }
+  }
+  s.m2 = m2 / n;
+  s.m3 = m3 / n;
+  s.m4 = m4 / n;
+  s.mean_abs_dev = abs_dev / n;
+  s.median_abs_dev = median_dev / n;
+  if (robust_count > 0) {
+    const double robust_mean = robust_sum / static_cast<double>(robust_count);
+    double robust_dev = 0.0;
+    for (double v : data) {
+      if (v >= q.p10 && v <= q.p90) robust_dev += std::fabs(v - robust_mean);
+    }
+    s.robust_mean_abs_dev = robust_dev / static_cast<double>(robust_count);
+  }
+  return s;
+}
+
+double Skewness(const SampleStats& s) { return s.m2 > 0.0 ? s.m3 / std::pow(s.m2, 1.5) : 0.0; }
+double Kurtosis(const SampleStats& s) { return s.m2 > 0.0 ? s.m4 / (s.m2 * s.m2) : 0.0; }
+double ExcessKurtosis(const SampleStats& s) { return s.m2 > 0.0 ? Kurtosis(s) - 3.0 : 0.0; }
+double SafeRatio(double numerator, double denominator) {
+  return denominator != 0.0 ? numerator / denominator : 0.0;
+}
+double CoefficientOfVariation(const SampleStats& s) { return SafeRatio(std::sqrt(s.m2), s.mean); }
+double QuartileCoefficientOfDispersion(const SampleStats& s) {
+  return SafeRatio(s.quantiles.p75 - s.quantiles.p25, s.quantiles.p75 + s.quantiles.p25);
+}
+
+// Histogram of valid levels: counts[i] = n_i for i in 1..Ng (counts[0] unused).
+struct LevelHistogram {
+  std::vector<std::size_t> counts;
+  std::size_t total = 0;
+  int num_levels = 0;  // Ng
+};
+
+LevelHistogram BuildHistogram(std::span<const int> levels, int num_levels) {
+  LevelHistogram h;
+  int highest = 0;
+  for (int level : levels) {
+    if (level >= 1 && level <= kMaxDiscretisationLevels) highest = std::max(highest, level);
+  }
+  if (highest == 0) return h;
+  h.num_levels = std::max(highest, std::clamp(num_levels, 0, kMaxDiscretisationLevels));
+  h.counts.assign(static_cast<std::size_t>(h.num_levels) + 1, 0);
+  for (int level : levels) {
+    if (level >= 1 && level <= kMaxDiscretisationLevels) {
+      ++h.counts[static_cast<std::size_t>(level)];
+      ++h.total;
+    }
+  }
+  return h;
+}
+
+struct EntropyUniformity {
+  double entropy = 0.0;
+  double uniformity = 0.0;
+};
+
+EntropyUniformity HistogramEntropy(const LevelHistogram& h) {
+  EntropyUniformity out;
+  const double total = static_cast<double>(h.total);
+  for (std::size_t count : h.counts) {
+    if (count == 0) continue;
+    const double p = static_cast<double>(count) / total;
+    out.entropy -= p * std::log2(p);
+    out.uniformity += p * p;
+  }
+  return out;
+}
+
+void Add(FeatureList& list, const char* name, const char* ibsi_code, double value) {
+  list.push_back(Feature{name, ibsi_code, value});
+}
+
+}  // namespace
+
+double Percentile(std::span<const double> values, double q, PercentileMethod method) {
+  std::vector<double> data;
+  data.reserve(values.size());
+  for (double v : values) {
+    if (std::isfinite(v)) data.push_back(v);
+  }
+  if (data.empty()) return 0.0;
+  const PercentileRanks ranks = RanksOf(data.size(), q, method);
+  RankSelector selector;
+  selector.Request(ranks.low);
+  selector.Request(ranks.high);
+  selector.Select(data);
+  return PercentileFrom(selector, ranks);
+}
+
+FeatureList FirstOrderFeatures(std::span<const double> values, std::span<const int> levels,
+                               const Spacing& spacing, const FirstOrderOptions& options) {
+  FeatureList features;
+  std::vector<double> data;
+  data.reserve(values.size());
+  for (double v : values) {
+    if (std::isfinite(v)) data.push_back(v);
+  }
+  if (data.empty()) return features;
+
+  const double shift = options.voxel_array_shift;
+  double energy = 0.0;
+  for (double v : data) energy += (v + shift) * (v + shift);
+  const SampleStats s = ComputeSampleStats(data, options.percentile_method);
+  const Quantiles& q = s.quantiles;
+  const LevelHistogram histogram = BuildHistogram(levels, 0);
+  const bool has_levels = histogram.total > 0;
+  const EntropyUniformity eu = has_levels ? HistogramEntropy(histogram) : EntropyUniformity{};
+  const bool ibsi_energy = shift == 0.0;
+
+  features.reserve(23);
+  Add(features, "Energy", ibsi_energy ? "N8CA" : "", energy);
+  Add(features, "TotalEnergy", "", spacing.x_mm * spacing.y_mm * energy);
+  if (has_levels) Add(features, "Entropy", "TLU2", eu.entropy);
+  Add(features, "Minimum", "1GSF", s.min);
+  Add(features, "10Percentile", "QG58", q.p10);
+  Add(features, "90Percentile", "8DWT", q.p90);
+  Add(features, "Maximum", "84IY", s.max);
+  Add(features, "Mean", "Q4LE", s.mean);
+  Add(features, "Median", "Y12H", q.median);
+  Add(features, "InterquartileRange", "SALO", q.p75 - q.p25);
+  Add(features, "Range", "2OJQ", s.max - s.min);
+  Add(features, "MeanAbsoluteDeviation", "4FUA", s.mean_abs_dev);
+  Add(features, "RobustMeanAbsoluteDeviation", "1128", s.robust_mean_abs_dev);
+  Add(features, "RootMeanSquared", ibsi_energy ? "5ZWQ" : "",
+      std::sqrt(energy / static_cast<double>(s.n)));
+  Add(features, "StandardDeviation", "", std::sqrt(s.m2));
+  Add(features, "Skewness", "KE2A", Skewness(s));
+  Add(features, "Kurtosis", "", Kurtosis(s));
+  Add(features, "ExcessKurtosis", "IPH6", ExcessKurtosis(s));
+  Add(features, "Variance", "ECT3", s.m2);
+  if (has_levels) Add(features, "Uniformity", "BJ5W", eu.uniformity);
+  Add(features, "MedianAbsoluteDeviation", "N72L", s.median_abs_dev);
+  Add(features, "CoefficientOfVariation", "7TET", CoefficientOfVariation(s));
+  Add(features, "QuartileCoefficientOfDispersion", "9S40", QuartileCoefficientOfDispersion(s));
+  return features;
+}
+
+FeatureList IntensityHistogramFeatures(std::span<const int> levels, int num_levels,
+                                       PercentileMethod method) {
+  FeatureList features;
+  const LevelHistogram h = BuildHistogram(levels, num_levels);
+  if (h.total == 0) return features;
+
+  // The sample in sorted order, straight from the histogram (counting sort).
+  std::vector<double> data;
+  data.reserve(h.total);
+  for (int i = 1; i <= h.num_levels; ++i) {
+    data.insert(data.end(), h.counts[static_cast<std::size_t>(i)], static_cast<double>(i));
+  }
+  const SampleStats s = ComputeSampleStats(data, method);
+  const Quantiles& q = s.quantiles;
+  const EntropyUniformity eu = HistogramEntropy(h);
+
+  // Mode: highest count; ties -> closest to the mean, then the lower level.
+  int mode = 1;
+  for (int i = 1; i <= h.num_levels; ++i) {
+    const std::size_t count = h.counts[static_cast<std::size_t>(i)];
+    const std::size_t best = h.counts[static_cast<std::size_t>(mode)];
+    if (count > best || (count == best && std::fabs(i - s.mean) < std::fabs(mode - s.mean))) {
+      mode = i;
+    }
+  }
+
+  // Histogram gradient (IBSI), its extrema and where they are first reached.
+  const auto n_at = [&h](int i) {
+    return static_cast<double>(h.counts[static_cast<std::size_t>(i)]);
+  };
+  const int ng = h.num_levels;
+  double max_gradient = 0.0, min_gradient = 0.0;
+  int max_gradient_level = 1, min_gradient_level = 1;
+  for (int i = 1; i <= ng; ++i) {
+    double gradient = 0.0;
+    if (ng >= 2) {
+      if (i == 1) {
+        gradient = n_at(2) - n_at(1);
+      } else if (i == ng) {
+        gradient = n_at(ng) - n_at(ng - 1);
+      } else {
+        gradient = (n_at(i + 1) - n_at(i - 1)) / 2.0;
+      }
+    }
+    if (i == 1 || gradient > max_gradient) {
+      max_gradient = gradient;
+      max_gradient_level = i;
+    }
+    if (i == 1 || gradient < min_gradient) {
+      min_gradient = gradient;
+      min_gradient_level = i;
+    }
+  }
+
+  features.reserve(23);
+  Add(features, "Mean", "X6K6", s.mean);
+  Add(features, "Variance", "CH89", s.m2);
+  Add(features, "Skewness", "88K1", Skewness(s));
+  Add(features, "ExcessKurtosis", "C3I7", ExcessKurtosis(s));
+  Add(features, "Median", "WIFQ", q.median);
+  Add(features, "Minimum", "1PR8", s.min);
+  Add(features, "10Percentile", "GPMT", q.p10);
+  Add(features, "90Percentile", "OZ0C", q.p90);
+  Add(features, "Maximum", "3NCY", s.max);
+  Add(features, "Mode", "AMMC", static_cast<double>(mode));
+  Add(features, "InterquartileRange", "WR0O", q.p75 - q.p25);
+  Add(features, "Range", "5Z3W", s.max - s.min);
+  Add(features, "MeanAbsoluteDeviation", "D2ZX", s.mean_abs_dev);
+  Add(features, "RobustMeanAbsoluteDeviation", "WRZB", s.robust_mean_abs_dev);
+  Add(features, "MedianAbsoluteDeviation", "4RNL", s.median_abs_dev);
+  Add(features, "CoefficientOfVariation", "CWYJ", CoefficientOfVariation(s));
+  Add(features, "QuartileCoefficientOfDispersion", "SLWD", QuartileCoefficientOfDispersion(s));
+  Add(features, "Entropy", "TLU2", eu.entropy);
+  Add(features, "Uniformity", "BJ5W", eu.uniformity);
+  Add(features, "MaximumHistogramGradient", "12CE", max_gradient);
+  Add(features, "MaximumHistogramGradientIntensity", "8E6O",
+      static_cast<double>(max_gradient_level));
+  Add(features, "MinimumHistogramGradient", "VQB3", min_gradient);
+  Add(features, "MinimumHistogramGradientIntensity", "RHQZ",
+      static_cast<double>(min_gradient_level));
+  return features;
+}
+
+}  // namespace fedrad::site_agent::radiomics
