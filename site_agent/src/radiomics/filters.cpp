@@ -1,0 +1,675 @@
+// Padding, the separable 1D pass engine, the mean filter, the PyRadiomics
+// intensity transforms, gradient magnitude, LBP 2D, parameter checks and the
+// FilterSpec dispatcher. See filters.hpp for the maths and conventions.
+#include "fedrad/site_agent/radiomics/filters.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numbers>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "filters_internal.hpp"
+
+namespace fedrad::site_agent::radiomics {
+
+namespace filter_detail {
+
+Taps ConvolutionTaps(const std::vector<double>& kernel, int centre) {
+  // out[x] = sum_i k[i] in[x + centre - i]: offset d = centre - i runs from
+  // centre - (n - 1) (i = n - 1) up to centre (i = 0).
+  Taps taps;
+  const int n = static_cast<int>(kernel.size());
+  taps.first = centre - (n - 1);
+  taps.w.assign(kernel.rbegin(), kernel.rend());
+  return taps;
+}
+
+Taps Mirrored(const Taps& taps) {
+  Taps out;
+  const int n = static_cast<int>(taps.w.size());
+  out.first = -(taps.first + n - 1);
+  out.w.assign(taps.w.rbegin(), taps.w.rend());
+  return out;
+}
+
+namespace {
+
+// The inner kernels compute 8 outputs at a time with the accumulators in
+// registers (independent chains, vectorised by the compiler at -O2); each
+// output is sum_t w[t] * src[t][x], i.e. the same sum in the same order as a
+// plain loop, so the result does not depend on the blocking.
+
+// A 1D pass as a list of weighted source lines: out[x] = sum_t w[t] src[t][x]
+// (general taps), or out[x] = wc c[x] + sum_t w[t] (a[t][x] + b[t][x])
+// (taps symmetric about offset 0: each pair is folded before multiplying).
+struct LinePlan {
+  bool symmetric = false;
+  double wc = 0.0;
+  const double* centre = nullptr;
+  std::vector<double> w;
+  std::vector<const double*> a;
+  std::vector<const double*> b;  // symmetric only
+};
+
+// out[x] (+)= sum_t w[t] * a[t][x], x in [0, width).
+void WeightedSum(const LinePlan& plan, double* __restrict out, int width, bool accumulate) {
+  const int count = static_cast<int>(plan.w.size());
+  const double* w = plan.w.data();
+  const double* const* src = plan.a.data();
+  int x = 0;
+  for (; x + 8 <= width; x += 8) {
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    if (accumulate) {
+      a0 = out[x], a1 = out[x + 1], a2 = out[x + 2], a3 = out[x + 3];
+      a4 = out[x + 4], a5 = out[x + 5], a6 = out[x + 6], a7 = out[x + 7];
+    }
+    for (int t = 0; t < count; ++t) {
+      const double* s = src[t] + x;
+      const double wt = w[t];
+      a0 += wt * s[0], a1 += wt * s[1], a2 += wt * s[2], a3 += wt * s[3];
+      a4 += wt * s[4], a5 += wt * s[5], a6 += wt * s[6], a7 += wt * s[7];
+    }
+    out[x] = a0, out[x + 1] = a1, out[x + 2] = a2, out[x + 3] = a3;
+    out[x + 4] = a4, out[x + 5] = a5, out[x + 6] = a6, out[x + 7] = a7;
+  }
+  for (; x < width; ++x) {
+    double acc = accumulate ? out[x] : 0.0;
+    for (int t = 0; t < count; ++t) acc += w[t] * src[t][x];
+    out[x] = acc;
+  }
+}
+
+// out[x] (+)= wc * c[x] + sum_t w[t] * (a[t][x] + b[t][x]), x in [0, width).
+void WeightedPairSum(const LinePlan& plan, double* __restrict out, int width, bool accumulate) {
+  const int count = static_cast<int>(plan.w.size());
+  const double* w = plan.w.data();
+  const double* const* pa = plan.a.data();
+  const double* const* pb = plan.b.data();
+  const double wc = plan.wc;
+  const double* c = plan.centre;
+  int x = 0;
+  for (; x + 8 <= width; x += 8) {
+    double a0 = wc * c[x], a1 = wc * c[x + 1], a2 = wc * c[x + 2], a3 = wc * c[x + 3];
+    double a4 = wc * c[x + 4], a5 = wc * c[x + 5], a6 = wc * c[x + 6], a7 = wc * c[x + 7];
+    for (int t = 0; t < count; ++t) {
+      const double* s = pa[t] + x;
+      const double* u = pb[t] + x;
+      const double wt = w[t];
+      a0 += wt * (s[0] + u[0]), a1 += wt * (s[1] + u[1]), a2 += wt * (s[2] + u[2]);
+      a3 += wt * (s[3] + u[3]), a4 += wt * (s[4] + u[4]), a5 += wt * (s[5] + u[5]);
+      a6 += wt * (s[6] + u[6]), a7 += wt * (s[7] + u[7]);
+    }
+    if (accumulate) {
+      a0 += out[x], a1 += out[x + 1], a2 += out[x + 2], a3 += out[x + 3];
+      a4 += out[x + 4], a5 += out[x + 5], a6 += out[x + 6], a7 += out[x + 7];
+    }
+    out[x] = a0, out[x + 1] = a1, out[x + 2] = a2, out[x + 3] = a3;
+    out[x + 4] = a4, out[x + 5] = a5, out[x + 6] = a6, out[x + 7] = a7;
+  }
+  for (; x < width; ++x) {
+    double acc = wc * c[x];
+    for (int t = 0; t < count; ++t) acc += w[t] * (pa[t][x] + pb[t][x]);
+    out[x] = accumulate ? acc + out[x] : acc;
+  }
+}
+
+void RunPlan(const LinePlan& plan, double* out, int width, bool accumulate) {
+  if (plan.symmetric) {
+    WeightedPairSum(plan, out, width, accumulate);
+  } else {
+    WeightedSum(plan, out, width, accumulate);
+  }
+}
+
+// Taps that are mirror-symmetric about offset 0 (w[j] == w[n-1-j] and
+// first == -(n-1)/2) can fold the pair of inputs before multiplying.
+bool IsSymmetric(const Taps& taps) {
+  const int n = static_cast<int>(taps.w.size());
+  if (n % 2 == 0 || taps.first != -(n - 1) / 2) return false;
+  for (int j = 0; j < n / 2; ++j) {
+    if (taps.w[j] != taps.w[n - 1 - j]) return false;
+  }
+  return true;
+}
+
+// Fills `plan` for the taps, source line of tap j given by line(j) (tap j
+// reads offset first + j). Zero taps are skipped.
+template <typename LineOf>
+void BuildPlan(const Taps& taps, bool symmetric, LineOf line, LinePlan& plan) {
+  const int n = static_cast<int>(taps.w.size());
+  plan.symmetric = symmetric;
+  plan.w.clear();
+  plan.a.clear();
+  plan.b.clear();
+  if (symmetric) {
+    const int r = n / 2;
+    plan.wc = taps.w[r];
+    plan.centre = line(r);
+    for (int j = 0; j < r; ++j) {
+      if (taps.w[j] == 0.0) continue;
+      plan.w.push_back(taps.w[j]);
+      plan.a.push_back(line(j));
+      plan.b.push_back(line(n - 1 - j));
+    }
+    return;
+  }
+  for (int j = 0; j < n; ++j) {
+    if (taps.w[j] == 0.0) continue;
+    plan.w.push_back(taps.w[j]);
+    plan.a.push_back(line(j));
+  }
+}
+
+// buf[k] = row[k + first] for k in [0, width + n - 1), padded.
+void FillPaddedRow(const double* row, int width, int first, int n, Padding padding, double* buf) {
+  const int total = width + n - 1;
+  const int begin = std::clamp(-first, 0, total);           // first k inside the row
+  const int end = std::clamp(width - first, begin, total);  // one past the last
+  for (int k = 0; k < begin; ++k) {
+    const int m = PadIndex(k + first, width, padding);
+    buf[k] = m < 0 ? 0.0 : row[m];
+  }
+  std::copy(row + begin + first, row + end + first, buf + begin);
+  for (int k = end; k < total; ++k) {
+    const int m = PadIndex(k + first, width, padding);
+    buf[k] = m < 0 ? 0.0 : row[m];
+  }
+}
+
+}  // namespace
+
+void FilterRows(const Grid<double>& in, const Taps& taps, Padding padding, Grid<double>& out) {
+  const int width = in.width;
+  const int height = in.height;
+  out = Grid<double>(width, height);
+  if (width == 0 || height == 0) return;
+  const int n = static_cast<int>(taps.w.size());
+  std::vector<double> buf(static_cast<std::size_t>(width + n - 1));
+  // The padded row buffer is reused for every row, so the plan is built once.
+  LinePlan plan;
+  BuildPlan(
+      taps, IsSymmetric(taps), [&](int j) { return buf.data() + j; }, plan);
+  for (int y = 0; y < height; ++y) {
+    FillPaddedRow(&in.data[static_cast<std::size_t>(width) * y], width, taps.first, n, padding,
+                  buf.data());
+    RunPlan(plan, &out.data[static_cast<std::size_t>(width) * y], width, /*accumulate=*/false);
+  }
+}
+
+void FilterColumnsAdd(const Grid<double>& in, const Taps& taps, Padding padding,
+                      Grid<double>& out) {
+  const int width = in.width;
+  const int height = in.height;
+  if (out.width != width || out.height != height) out = Grid<double>(width, height);
+  if (width == 0 || height == 0) return;
+  const bool symmetric = IsSymmetric(taps);
+  const std::vector<double> zero_row(static_cast<std::size_t>(width), 0.0);
+  const double* base = in.data.data();
+  LinePlan plan;
+  for (int y = 0; y < height; ++y) {
+    BuildPlan(
+        taps, symmetric,
+        [&](int j) {
+          const int m = PadIndex(y + taps.first + j, height, padding);
+          return m < 0 ? zero_row.data() : base + static_cast<std::size_t>(width) * m;
+        },
+        plan);
+    RunPlan(plan, &out.data[static_cast<std::size_t>(width) * y], width, /*accumulate=*/true);
+  }
+}
+
+void FilterColumns(const Grid<double>& in, const Taps& taps, Padding padding, Grid<double>& out) {
+  out = Grid<double>(in.width, in.height);
+  FilterColumnsAdd(in, taps, padding, out);
+}
+
+void FilterSeparableInto(const Grid<double>& in, const Taps& tx,
+                         const std::vector<const Taps*>& tys, Padding padding,
+                         const std::vector<Grid<double>*>& outs, bool accumulate) {
+  const int width = in.width;
+  const int height = in.height;
+  for (Grid<double>* out : outs) {
+    if (!accumulate || out->width != width || out->height != height) {
+      *out = Grid<double>(width, height);
+    }
+  }
+  if (width == 0 || height == 0 || tys.empty()) return;
+
+  // Virtual rows v (row index before padding) needed by output row y are
+  // y + lo .. y + hi over all column taps; the ring holds hi - lo + 1 of them.
+  int lo = tys[0]->first;
+  int hi = lo;
+  std::vector<bool> symmetric;
+  for (const Taps* ty : tys) {
+    lo = std::min(lo, ty->first);
+    hi = std::max(hi, ty->first + static_cast<int>(ty->w.size()) - 1);
+    symmetric.push_back(IsSymmetric(*ty));
+  }
+  const int ring_size = hi - lo + 1;
+  const std::size_t w = static_cast<std::size_t>(width);
+  std::vector<double> ring(static_cast<std::size_t>(ring_size) * w);
+  std::vector<const double*> slot(static_cast<std::size_t>(ring_size), nullptr);
+  const std::vector<double> zero_row(w, 0.0);
+
+  // Row pass of one source row into a ring slot, through a padded buffer.
+  const int nx = static_cast<int>(tx.w.size());
+  std::vector<double> buf(static_cast<std::size_t>(width + nx - 1));
+  LinePlan row_plan;
+  BuildPlan(
+      tx, IsSymmetric(tx), [&](int j) { return buf.data() + j; }, row_plan);
+  auto fill = [&](int v) {
+    const std::size_t s = static_cast<std::size_t>((v - lo) % ring_size);
+    const int m = PadIndex(v, height, padding);
+    if (m < 0) {
+      slot[s] = zero_row.data();
+      return;
+    }
+    FillPaddedRow(&in.data[w * static_cast<std::size_t>(m)], width, tx.first, nx, padding,
+                  buf.data());
+    double* dst = &ring[s * w];
+    RunPlan(row_plan, dst, width, /*accumulate=*/false);
+    slot[s] = dst;
+  };
+
+  for (int v = lo; v < hi; ++v) fill(v);
+  LinePlan col_plan;
+  for (int y = 0; y < height; ++y) {
+    fill(y + hi);
+    for (std::size_t k = 0; k < tys.size(); ++k) {
+      const Taps& ty = *tys[k];
+      BuildPlan(
+          ty, symmetric[k],
+          [&](int j) {
+            return slot[static_cast<std::size_t>((y + ty.first + j - lo) % ring_size)];
+          },
+          col_plan);
+      RunPlan(col_plan, &outs[k]->data[w * static_cast<std::size_t>(y)], width, accumulate);
+    }
+  }
+}
+
+Grid<double> FilterSeparable(const Grid<double>& in, const Taps& tx, const Taps& ty,
+                             Padding padding) {
+  Grid<double> out;
+  FilterSeparableInto(in, tx, {&ty}, padding, {&out}, /*accumulate=*/false);
+  return out;
+}
+
+void ThrowIfInvalid(const std::string& message) {
+  if (!message.empty()) throw std::invalid_argument(message);
+}
+
+std::string FormatNumber(double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.10g", value);
+  return buf;
+}
+
+std::string CheckMean(const MeanParams& params) {
+  if (params.support < 1 || params.support % 2 == 0) {
+    return "mean: support must be an odd number of pixels >= 1, got " +
+           std::to_string(params.support);
+  }
+  return {};
+}
+
+std::string CheckGradient(const GradientParams& /*params*/) { return {}; }
+
+std::string CheckLbp(const LbpParams& params) {
+  if (!(params.radius > 0.0) || !std::isfinite(params.radius)) {
+    return "lbp: radius must be > 0 pixels, got " + FormatNumber(params.radius);
+  }
+  if (params.samples < 1 || params.samples > 32) {
+    return "lbp: samples must be in [1, 32], got " + std::to_string(params.samples);
+  }
+  return {};
+}
+
+}  // namespace filter_detail
+
+using filter_detail::FormatNumber;
+using filter_detail::Taps;
+
+// --------------------------------------------------------------------------
+// Padding.
+
+std::string_view PaddingName(Padding padding) {
+  switch (padding) {
+    case Padding::kConstant:
+      return "constant";
+    case Padding::kNearest:
+      return "nearest";
+    case Padding::kPeriodic:
+      return "periodic";
+    case Padding::kMirror:
+      return "mirror";
+    case Padding::kReflect:
+      return "reflect";
+  }
+  return "unknown";
+}
+
+std::optional<Padding> ParsePadding(std::string_view name) {
+  if (name == "constant" || name == "zero") return Padding::kConstant;
+  if (name == "nearest" || name == "edge") return Padding::kNearest;
+  if (name == "periodic" || name == "wrap") return Padding::kPeriodic;
+  if (name == "mirror" || name == "symmetric") return Padding::kMirror;
+  if (name == "reflect") return Padding::kReflect;
+  return std::nullopt;
+}
+
+int PadIndex(int i, int n, Padding padding) {
+  if (i >= 0 && i < n) return i;
+  switch (padding) {
+    case Padding::kConstant:
+      return -1;
+    case Padding::kNearest:
+      return i < 0 ? 0 : n - 1;
+    case Padding::kPeriodic: {
+      const int m = i % n;
+      return m < 0 ? m + n : m;
+    }
+    case Padding::kMirror: {
+      const int period = 2 * n;
+      int m = i % period;
+      if (m < 0) m += period;
+      return m < n ? m : period - 1 - m;
+    }
+    case Padding::kReflect: {
+      if (n == 1) return 0;
+      const int period = 2 * n - 2;
+      int m = i % period;
+      if (m < 0) m += period;
+      return m < n ? m : period - m;
+    }
+  }
+  return -1;
+}
+
+// --------------------------------------------------------------------------
+// Mean filter.
+
+Image MeanFilter(const Image& image, const MeanParams& params) {
+  filter_detail::ThrowIfInvalid(filter_detail::CheckMean(params));
+  const std::vector<double> box(static_cast<std::size_t>(params.support),
+                                1.0 / static_cast<double>(params.support));
+  const Taps taps = filter_detail::ConvolutionTaps(box, params.support / 2);
+  return Image{filter_detail::FilterSeparable(image.pixels, taps, taps, params.padding),
+               image.spacing};
+}
+
+// --------------------------------------------------------------------------
+// PyRadiomics intensity transforms.
+
+namespace {
+
+double MaxAbs(const Grid<double>& grid) {
+  double m = 0.0;
+  for (const double v : grid.data) m = std::max(m, std::abs(v));
+  return m;
+}
+
+}  // namespace
+
+Image SquareFilter(const Image& image) {
+  Image out = image;
+  const double max_abs = MaxAbs(image.pixels);
+  if (max_abs == 0.0) return out;
+  const double coeff = 1.0 / std::sqrt(max_abs);
+  for (double& v : out.pixels.data) {
+    const double scaled = coeff * v;
+    v = scaled * scaled;
+  }
+  return out;
+}
+
+Image SquareRootFilter(const Image& image) {
+  Image out = image;
+  const double max_abs = MaxAbs(image.pixels);
+  if (max_abs == 0.0) return out;
+  for (double& v : out.pixels.data) {
+    if (v > 0.0) {
+      v = std::sqrt(v * max_abs);
+    } else if (v < 0.0) {
+      v = -std::sqrt(-v * max_abs);
+    }
+  }
+  return out;
+}
+
+Image LogarithmFilter(const Image& image) {
+  Image out = image;
+  const double max_abs = MaxAbs(image.pixels);
+  if (max_abs == 0.0) return out;
+  for (double& v : out.pixels.data) {
+    if (v > 0.0) {
+      v = std::log(v + 1.0);
+    } else if (v < 0.0) {
+      v = -std::log(-(v - 1.0));
+    }
+  }
+  const double scale = max_abs / MaxAbs(out.pixels);
+  for (double& v : out.pixels.data) v *= scale;
+  return out;
+}
+
+Image ExponentialFilter(const Image& image) {
+  Image out = image;
+  const double max_abs = MaxAbs(image.pixels);
+  if (max_abs == 0.0) {
+    std::fill(out.pixels.data.begin(), out.pixels.data.end(), 1.0);
+    return out;
+  }
+  const double coeff = std::log(max_abs) / max_abs;
+  for (double& v : out.pixels.data) v = std::exp(coeff * v);
+  return out;
+}
+
+// --------------------------------------------------------------------------
+// Gradient magnitude.
+
+Image GradientMagnitude(const Image& image, const GradientParams& params) {
+  filter_detail::ThrowIfInvalid(filter_detail::CheckGradient(params));
+  const double hx = params.use_spacing ? image.spacing.x_mm : 1.0;
+  const double hy = params.use_spacing ? image.spacing.y_mm : 1.0;
+  // Central difference (I(x+1) - I(x-1)) / (2 h) as a correlation.
+  Taps dx;
+  dx.first = -1;
+  dx.w = {-0.5 / hx, 0.0, 0.5 / hx};
+  Taps dy;
+  dy.first = -1;
+  dy.w = {-0.5 / hy, 0.0, 0.5 / hy};
+  Grid<double> gx;
+  Grid<double> gy;
+  filter_detail::FilterRows(image.pixels, dx, params.padding, gx);
+  filter_detail::FilterColumns(image.pixels, dy, params.padding, gy);
+  Image out{Grid<double>(image.pixels.width, image.pixels.height), image.spacing};
+  for (std::size_t i = 0; i < out.pixels.size(); ++i) {
+    out.pixels.data[i] = std::sqrt(gx.data[i] * gx.data[i] + gy.data[i] * gy.data[i]);
+  }
+  return out;
+}
+
+// --------------------------------------------------------------------------
+// Local binary pattern (scikit-image "uniform", as used by PyRadiomics).
+
+Image LocalBinaryPattern2D(const Image& image, const LbpParams& params) {
+  filter_detail::ThrowIfInvalid(filter_detail::CheckLbp(params));
+  const int p = params.samples;
+  const double radius = params.radius;
+  // Sample offsets, rounded to 5 decimals like numpy.round(x, 5).
+  std::vector<double> rp(static_cast<std::size_t>(p));
+  std::vector<double> cp(static_cast<std::size_t>(p));
+  for (int k = 0; k < p; ++k) {
+    const double angle = 2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(p);
+    rp[k] = std::nearbyint(-radius * std::sin(angle) * 1e5) / 1e5;
+    cp[k] = std::nearbyint(radius * std::cos(angle) * 1e5) / 1e5;
+  }
+  const Grid<double>& img = image.pixels;
+  const int rows = img.height;
+  const int cols = img.width;
+  auto pixel = [&](long r, long c) -> double {
+    if (r < 0 || r >= rows || c < 0 || c >= cols) return 0.0;
+    return img.data[static_cast<std::size_t>(c) + static_cast<std::size_t>(cols) * r];
+  };
+  Image out{Grid<double>(cols, rows), image.spacing};
+  std::vector<int> bits(static_cast<std::size_t>(p));
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      const double centre = pixel(r, c);
+      for (int k = 0; k < p; ++k) {
+        // Bilinear interpolation in scikit-image's operation order.
+        const double rr = static_cast<double>(r) + rp[k];
+        const double cc = static_cast<double>(c) + cp[k];
+        const long minr = static_cast<long>(std::floor(rr));
+        const long minc = static_cast<long>(std::floor(cc));
+        const long maxr = static_cast<long>(std::ceil(rr));
+        const long maxc = static_cast<long>(std::ceil(cc));
+        const double dr = rr - static_cast<double>(minr);
+        const double dc = cc - static_cast<double>(minc);
+        const double top = (1 - dc) * pixel(minr, minc) + dc * pixel(minr, maxc);
+        const double bottom = (1 - dc) * pixel(maxr, minc) + dc * pixel(maxr, maxc);
+        const double texture = (1 - dr) * top + dr * bottom;
+        bits[k] = texture - centre >= 0 ? 1 : 0;
+      }
+      int changes = 0;
+      for (int k = 0; k + 1 < p; ++k) changes += bits[k] != bits[k + 1] ? 1 : 0;
+      int code = p + 1;
+      if (changes <= 2) {
+        code = 0;
+        for (const int b : bits) code += b;
+      }
+      out.pixels.at(c, r) = static_cast<double>(code);
+    }
+  }
+  return out;
+}
+
+// --------------------------------------------------------------------------
+// FilterSpec dispatch.
+
+std::string CheckFilterParams(const FilterSpec& spec) {
+  return std::visit(
+      [](const auto& p) -> std::string {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, MeanParams>) {
+          return filter_detail::CheckMean(p);
+        } else if constexpr (std::is_same_v<T, LogParams>) {
+          return filter_detail::CheckLog(p);
+        } else if constexpr (std::is_same_v<T, LawsParams>) {
+          return filter_detail::CheckLaws(p);
+        } else if constexpr (std::is_same_v<T, GaborParams>) {
+          return filter_detail::CheckGabor(p);
+        } else if constexpr (std::is_same_v<T, WaveletParams>) {
+          return filter_detail::CheckWavelet(p);
+        } else if constexpr (std::is_same_v<T, GradientParams>) {
+          return filter_detail::CheckGradient(p);
+        } else if constexpr (std::is_same_v<T, LbpParams>) {
+          return filter_detail::CheckLbp(p);
+        } else {
+          return std::string();
+        }
+      },
+      spec);
+}
+
+Image ApplyFilter(const Image& image, const FilterSpec& spec) {
+  filter_detail::ThrowIfInvalid(CheckFilterParams(spec));
+  return std::visit(
+      [&image](const auto& p) -> Image {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, MeanParams>) {
+          return MeanFilter(image, p);
+        } else if constexpr (std::is_same_v<T, LogParams>) {
+          return LaplacianOfGaussian(image, p);
+        } else if constexpr (std::is_same_v<T, LawsParams>) {
+          return LawsFilter(image, p);
+        } else if constexpr (std::is_same_v<T, GaborParams>) {
+          return GaborFilter(image, p);
+        } else if constexpr (std::is_same_v<T, WaveletParams>) {
+          return WaveletFilter(image, p);
+        } else if constexpr (std::is_same_v<T, SquareParams>) {
+          return SquareFilter(image);
+        } else if constexpr (std::is_same_v<T, SquareRootParams>) {
+          return SquareRootFilter(image);
+        } else if constexpr (std::is_same_v<T, LogarithmParams>) {
+          return LogarithmFilter(image);
+        } else if constexpr (std::is_same_v<T, ExponentialParams>) {
+          return ExponentialFilter(image);
+        } else if constexpr (std::is_same_v<T, GradientParams>) {
+          return GradientMagnitude(image, p);
+        } else {
+          static_assert(std::is_same_v<T, LbpParams>);
+          return LocalBinaryPattern2D(image, p);
+        }
+      },
+      spec);
+}
+
+namespace {
+
+// PyRadiomics-style number in a name, as Python's str(float) prints it with
+// '.' -> '-': 1.5 -> "1-5", 1.0 -> "1-0" (PyRadiomics: log-sigma-1-0-mm-3D),
+// -2.0 -> "m2-0".
+std::string NameNumber(double value) {
+  std::string s = FormatNumber(value);
+  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  for (char& ch : s) {
+    if (ch == '.') ch = '-';
+  }
+  if (!s.empty() && s[0] == '-') s[0] = 'm';
+  return s;
+}
+
+std::string PoolingSuffix(Pooling pooling) { return pooling == Pooling::kMax ? "max" : "avg"; }
+
+}  // namespace
+
+std::string FilterName(const FilterSpec& spec) {
+  return std::visit(
+      [](const auto& p) -> std::string {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, MeanParams>) {
+          return "mean-" + std::to_string(p.support);
+        } else if constexpr (std::is_same_v<T, LogParams>) {
+          return "log-sigma-" + NameNumber(p.sigma_mm) + "-mm-2D";
+        } else if constexpr (std::is_same_v<T, LawsParams>) {
+          std::string name = "laws-" + p.kernel;
+          if (p.rotation_invariant) name += "-rot-" + PoolingSuffix(p.pooling);
+          if (p.energy_map) name += "-energy-" + std::to_string(p.energy_distance);
+          return name;
+        } else if constexpr (std::is_same_v<T, GaborParams>) {
+          std::string name = "gabor-s" + NameNumber(p.sigma_mm) + "-l" + NameNumber(p.lambda_mm) +
+                             "-g" + NameNumber(p.gamma) + "-t" + NameNumber(p.theta_deg);
+          if (p.theta_step_deg > 0.0) {
+            name += "-rot-" + NameNumber(p.theta_step_deg) + "-" + PoolingSuffix(p.pooling);
+          }
+          return name;
+        } else if constexpr (std::is_same_v<T, WaveletParams>) {
+          const std::string prefix =
+              p.level == 1 ? std::string("wavelet") : "wavelet" + std::to_string(p.level);
+          return prefix + "-" + std::string(WaveletBandName(p.band));
+        } else if constexpr (std::is_same_v<T, SquareParams>) {
+          return "square";
+        } else if constexpr (std::is_same_v<T, SquareRootParams>) {
+          return "squareroot";
+        } else if constexpr (std::is_same_v<T, LogarithmParams>) {
+          return "logarithm";
+        } else if constexpr (std::is_same_v<T, ExponentialParams>) {
+          return "exponential";
+        } else if constexpr (std::is_same_v<T, GradientParams>) {
+          return "gradient";
+        } else {
+          static_assert(std::is_same_v<T, LbpParams>);
+          return "lbp-2D";
+        }
+      },
+      spec);
+}
+
+}  // namespace fedrad::site_agent::radiomics

@@ -1,0 +1,59 @@
+// Private helpers shared by the filter implementations (filters.cpp,
+// log_filter.cpp, laws.cpp, gabor.cpp, wavelet.cpp): the 1D pass engine of the
+// separable filters and parameter checks.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fedrad/site_agent/radiomics/filters.hpp"
+#include "fedrad/site_agent/radiomics/image.hpp"
+
+namespace fedrad::site_agent::radiomics::filter_detail {
+
+// A 1D kernel in correlation form: out[x] = sum_j w[j] * in[x + first + j].
+struct Taps {
+  int first = 0;
+  std::vector<double> w;
+};
+
+// Taps of the true convolution with `kernel` whose centre (offset 0) is
+// kernel[centre]: out[x] = sum_i kernel[i] * in[x - (i - centre)].
+Taps ConvolutionTaps(const std::vector<double>& kernel, int centre);
+// The same filter mirrored about offset 0 (tap at offset d moves to -d).
+Taps Mirrored(const Taps& taps);
+
+// 1D pass along x (rows) / y (columns). `out` is resized to the input size.
+void FilterRows(const Grid<double>& in, const Taps& taps, Padding padding, Grid<double>& out);
+void FilterColumns(const Grid<double>& in, const Taps& taps, Padding padding, Grid<double>& out);
+// Adds the column pass of `in` to `out` (resized and zeroed if its size differs).
+void FilterColumnsAdd(const Grid<double>& in, const Taps& taps, Padding padding, Grid<double>& out);
+// Rows with tx, then columns with ty. Streams the image: the row-filtered
+// lines live in a small ring buffer (hi - lo + 1 lines), so the image is read
+// once and the output written once (cache friendly, no full intermediate).
+Grid<double> FilterSeparable(const Grid<double>& in, const Taps& tx, const Taps& ty,
+                             Padding padding);
+// Several outputs sharing the row pass: *outs[k] = columns(tys[k], rows(tx,
+// in)); with `accumulate` the result is added to *outs[k] (which must then
+// have the input's size, otherwise it is reset to zero first).
+void FilterSeparableInto(const Grid<double>& in, const Taps& tx,
+                         const std::vector<const Taps*>& tys, Padding padding,
+                         const std::vector<Grid<double>*>& outs, bool accumulate);
+
+// Throws std::invalid_argument(message) when message is not empty.
+void ThrowIfInvalid(const std::string& message);
+
+// Per-filter parameter checks (empty = valid), used by CheckFilterParams and
+// by each filter before it runs.
+std::string CheckMean(const MeanParams& params);
+std::string CheckLog(const LogParams& params);
+std::string CheckLaws(const LawsParams& params);
+std::string CheckGabor(const GaborParams& params);
+std::string CheckWavelet(const WaveletParams& params);
+std::string CheckGradient(const GradientParams& params);
+std::string CheckLbp(const LbpParams& params);
+
+// Formats a double compactly for messages and names ("1.5", "-2", "0.25").
+std::string FormatNumber(double value);
+
+}  // namespace fedrad::site_agent::radiomics::filter_detail
