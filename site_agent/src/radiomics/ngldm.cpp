@@ -1,0 +1,132 @@
+// Neighbouring grey level dependence matrix, with its IBSI (NGLDM) and
+// PyRadiomics (GLDM) feature sets (texture.hpp).
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <vector>
+
+#include "fedrad/site_agent/radiomics/texture.hpp"
+#include "texture_common.hpp"
+
+namespace fedrad::site_agent::radiomics {
+
+namespace {
+
+using texture_internal::FindRoiBox;
+using texture_internal::RoiBox;
+using texture_internal::SizeStat;
+
+// kGldmFeatureDefs entry k is the level x size statistic kGldmStats[k].
+constexpr std::array<SizeStat, kGldmFeatureDefs.size()> kGldmStats = {
+    texture_internal::kSmallEmphasis,
+    texture_internal::kLargeEmphasis,
+    texture_internal::kGreyNonUniformity,
+    texture_internal::kSizeNonUniformity,
+    texture_internal::kSizeNonUniformityNormalised,
+    texture_internal::kGreyVariance,
+    texture_internal::kSizeVariance,
+    texture_internal::kEntropy,
+    texture_internal::kLowGreyEmphasis,
+    texture_internal::kHighGreyEmphasis,
+    texture_internal::kSmallLowGreyEmphasis,
+    texture_internal::kSmallHighGreyEmphasis,
+    texture_internal::kLargeLowGreyEmphasis,
+    texture_internal::kLargeHighGreyEmphasis,
+};
+static_assert(kNgldmFeatureDefs.size() == texture_internal::kNumSizeStats);
+
+}  // namespace
+
+namespace {
+
+// Counts the dependence of every ROI pixel of the padded box into `ngldm`
+// (dense columns 1..max). `Offsets` as in ngtdm.cpp: fixed-size for
+// distance 1, a vector otherwise.
+template <typename Offsets>
+double AccumulateNgldm(const texture_internal::PaddedLevels& work, const RoiBox& box,
+                       const Offsets& offsets, int alpha, Ngldm& ngldm) {
+  const int* levels = work.data.data();
+  const std::size_t columns = ngldm.num_columns();
+  double num_voxels = 0.0;
+  for (int y = 0; y < box.height(); ++y) {
+    const auto row = static_cast<std::ptrdiff_t>(work.IndexOf(0, y));
+    for (int x = 0; x < box.width(); ++x) {
+      const std::ptrdiff_t k = row + x;
+      const int level = levels[k];
+      if (level == 0) continue;
+      num_voxels += 1.0;
+      int dependence = 1;  // the centre itself (IBSI j = 1 + dependent neighbours)
+      for (std::ptrdiff_t offset : offsets) {
+        const int neighbour = levels[k + offset];
+        dependence += (neighbour != 0 && std::abs(neighbour - level) <= alpha) ? 1 : 0;
+      }
+      ngldm.counts[static_cast<std::size_t>(level - 1) * columns +
+                   static_cast<std::size_t>(dependence - 1)] += 1.0;
+    }
+  }
+  return num_voxels;
+}
+
+}  // namespace
+
+Ngldm BuildNgldm(const LevelImage& image, const NgldmOptions& options) {
+  texture_internal::RequireAtLeast(options.distance, 1, "NGLDM distance");
+  texture_internal::RequireAtLeast(options.alpha, 0, "NGLDM alpha");
+  const RoiBox box = FindRoiBox(image);
+  const int delta = options.distance;
+  const int side = 2 * delta + 1;
+  const int max_dependence = box.empty() ? 0 : side * side;
+  Ngldm ngldm = texture_internal::DenseLevelSizeMatrix(image.num_levels, max_dependence);
+  if (box.empty()) return ngldm;
+  const texture_internal::PaddedLevels work = texture_internal::MakePaddedLevels(image, box, delta);
+  if (delta == 1) {
+    ngldm.num_voxels =
+        AccumulateNgldm(work, box, texture_internal::NeighbourOffsets8(work), options.alpha, ngldm);
+  } else {
+    ngldm.num_voxels = AccumulateNgldm(work, box, texture_internal::NeighbourOffsets(work, delta),
+                                       options.alpha, ngldm);
+  }
+  texture_internal::TrimTrailingColumns(ngldm);
+  return ngldm;
+}
+
+NgldmValues ComputeNgldmValues(const Ngldm& ngldm) {
+  return texture_internal::ComputeSizeStats(ngldm);
+}
+
+FeatureList NgldmFeatures(const Ngldm& ngldm) {
+  return texture_internal::MakeFeatureList(kNgldmFeatureDefs, ComputeNgldmValues(ngldm));
+}
+
+FeatureList NgldmFeaturesPerSlice(std::span<const LevelImage> slices, const NgldmOptions& options) {
+  texture_internal::ValueMean<kNgldmFeatureDefs.size()> mean;
+  for (const LevelImage& slice : slices) {
+    const Ngldm ngldm = BuildNgldm(slice, options);
+    if (ngldm.Total() > 0.0) mean.Add(ComputeNgldmValues(ngldm));
+  }
+  if (mean.count() == 0) return {};
+  return texture_internal::MakeFeatureList(kNgldmFeatureDefs, mean.Mean());
+}
+
+FeatureList NgldmFeatures2D(const LevelImage& image, const NgldmOptions& options) {
+  return NgldmFeaturesPerSlice(std::span<const LevelImage>(&image, 1), options);
+}
+
+GldmValues ComputeGldmValues(const Ngldm& ngldm) {
+  const texture_internal::SizeStats stats = texture_internal::ComputeSizeStats(ngldm);
+  GldmValues values{};
+  for (std::size_t k = 0; k < values.size(); ++k) values[k] = stats[kGldmStats[k]];
+  return values;
+}
+
+FeatureList GldmFeatures(const Ngldm& ngldm) {
+  return texture_internal::MakeFeatureList(kGldmFeatureDefs, ComputeGldmValues(ngldm));
+}
+
+FeatureList GldmFeatures2D(const LevelImage& image, const NgldmOptions& options) {
+  const Ngldm ngldm = BuildNgldm(image, options);
+  if (ngldm.Total() <= 0.0) return {};
+  return GldmFeatures(ngldm);
+}
+
+}  // namespace fedrad::site_agent::radiomics
