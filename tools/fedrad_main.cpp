@@ -2,6 +2,8 @@
 // This file only parses arguments and dispatches; the work lives in the
 // libraries. Exit codes: 0 success, 1 failure, 2 usage error (CLI11),
 // 3 timeout, 4 refused by a peer, 70 internal error, 130 interrupted.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
@@ -18,6 +20,7 @@
 #include "fedrad/coordinator/coordinator.hpp"
 #include "fedrad/coordinator/coordinator_config.hpp"
 #include "fedrad/protocols/messages.hpp"
+#include "fedrad/site_agent/extract_command.hpp"
 #include "fedrad/site_agent/site_agent.hpp"
 #include "fedrad/site_agent/site_config.hpp"
 
@@ -123,6 +126,39 @@ int Run(int argc, char** argv) {
                  "exit when the coordinator ends the study instead of waiting for the next one");
   add_log_flags(site);
 
+  // extract
+  fedrad::site_agent::ExtractOptions extract_options;
+  bool extract_quiet = false;
+  CLI::App* extract = app.add_subcommand(
+      "extract", "Compute IBSI radiomics features for one case or a whole cohort");
+  extract
+      ->add_option("--manifest", extract_options.manifest,
+                   "cohort CSV: case_id,image,lesion_mask[,parenchyma_mask,fov_mask,"
+                   "spacing_x_mm,spacing_y_mm]")
+      ->check(CLI::ExistingFile);
+  extract->add_option("--image", extract_options.image, "single case: the image")
+      ->check(CLI::ExistingFile);
+  extract->add_option("--mask", extract_options.mask, "single case: the lesion mask")
+      ->check(CLI::ExistingFile);
+  extract
+      ->add_option("--parenchyma", extract_options.parenchyma,
+                   "single case: tumour-free liver parenchyma mask")
+      ->check(CLI::ExistingFile);
+  extract
+      ->add_option("--fov", extract_options.field_of_view,
+                   "single case: field-of-view mask (the scanned sector)")
+      ->check(CLI::ExistingFile);
+  extract->add_option("--spacing", extract_options.spacing, "single case: pixel spacing X,Y in mm");
+  extract
+      ->add_option("--params", extract_options.params,
+                   "parameter file (JSON; see docs/radiomics.md); default: the built-in set")
+      ->check(CLI::ExistingFile);
+  extract->add_option("--out", extract_options.out, "feature table to write (CSV)")->required();
+  extract->add_option("--jobs", extract_options.jobs, "worker threads")
+      ->check(CLI::Range(1, 256))
+      ->default_val(1);
+  extract->add_flag("--quiet", extract_quiet, "no progress display");
+
   // version
   CLI::App* version = app.add_subcommand("version", "Print the version and protocol version");
 
@@ -145,6 +181,22 @@ int Run(int argc, char** argv) {
       return Fail("keygen", s);
     }
     std::cout << report;
+    return 0;
+  }
+  if (extract->parsed()) {
+    extract_options.progress = !extract_quiet;
+    const bool tty = isatty(STDERR_FILENO) != 0;
+    auto summary = fedrad::site_agent::RunExtract(extract_options, std::cerr, tty);
+    if (!summary.ok()) return Fail("extract", summary.status());
+    std::cout << "extracted " << summary->succeeded << " of " << summary->cases << " cases in "
+              << summary->seconds << " s\n  table:      " << summary->table_path
+              << "\n  provenance: " << summary->provenance_path << "\n";
+    if (!summary->failures.empty()) {
+      std::cerr << "fedrad extract: " << summary->failures.size() << " case(s) failed:\n";
+      for (const auto& [id, why] : summary->failures)
+        std::cerr << "  " << id << ": " << why << "\n";
+      return 1;
+    }
     return 0;
   }
   if (version->parsed()) {

@@ -1,5 +1,6 @@
 #include "fedrad/site_agent/radiomics/regions.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -139,13 +140,37 @@ Grid<double> SquaredDistanceMm(const Mask& roi, const Spacing& spacing) {
 Mask RingRegion(const Mask& lesion, double width_mm, const Spacing& spacing,
                 const Mask* field_of_view) {
   Mask ring(lesion.width, lesion.height, 0);
-  const Grid<double> dist = SquaredDistanceMm(lesion, spacing);
-  const double r2 = width_mm * width_mm * (1.0 + 1e-12);  // boundary pixels count as inside
+  // Only pixels within width_mm of the lesion's bounding box can be in the
+  // ring: run the distance transform on that window (exact, and much
+  // smaller than the image).
+  int min_x = lesion.width, min_y = lesion.height, max_x = -1, max_y = -1;
   for (int y = 0; y < lesion.height; ++y) {
     for (int x = 0; x < lesion.width; ++x) {
+      if (lesion.at(x, y) == 0) continue;
+      min_x = std::min(min_x, x);
+      max_x = std::max(max_x, x);
+      min_y = std::min(min_y, y);
+      max_y = std::max(max_y, y);
+    }
+  }
+  if (max_x < 0) return ring;
+  const int reach_x = static_cast<int>(std::ceil(width_mm / spacing.x_mm)) + 1;
+  const int reach_y = static_cast<int>(std::ceil(width_mm / spacing.y_mm)) + 1;
+  const int x0 = std::max(0, min_x - reach_x);
+  const int y0 = std::max(0, min_y - reach_y);
+  const int x1 = std::min(lesion.width - 1, max_x + reach_x);
+  const int y1 = std::min(lesion.height - 1, max_y + reach_y);
+  Mask window(x1 - x0 + 1, y1 - y0 + 1, 0);
+  for (int y = y0; y <= y1; ++y) {
+    for (int x = x0; x <= x1; ++x) window.at(x - x0, y - y0) = lesion.at(x, y);
+  }
+  const Grid<double> dist = SquaredDistanceMm(window, spacing);
+  const double r2 = width_mm * width_mm * (1.0 + 1e-12);  // boundary pixels count as inside
+  for (int y = y0; y <= y1; ++y) {
+    for (int x = x0; x <= x1; ++x) {
       if (lesion.at(x, y) != 0) continue;
       if (field_of_view != nullptr && field_of_view->at(x, y) == 0) continue;
-      if (dist.at(x, y) <= r2) ring.at(x, y) = 1;
+      if (dist.at(x - x0, y - y0) <= r2) ring.at(x, y) = 1;
     }
   }
   return ring;

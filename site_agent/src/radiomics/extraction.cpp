@@ -1,0 +1,688 @@
+#include "fedrad/site_agent/radiomics/extraction.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "fedrad/common/csv.hpp"
+#include "fedrad/common/hash.hpp"
+#include "fedrad/common/json_reader.hpp"
+#include "fedrad/common/version.hpp"
+#include "fedrad/site_agent/radiomics/shape.hpp"
+
+namespace fedrad::site_agent::radiomics {
+namespace {
+
+using common::ObjectReader;
+using nlohmann::json;
+
+constexpr int kMaxFilterMargin = 512;
+
+// A list of numbers under `key` (optional); errors recorded with the key's
+// pointer. Each value must lie in [min, max].
+std::vector<double> NumberList(ObjectReader& reader, const std::string& key,
+                               std::vector<double> fallback, double min, double max) {
+  const json* raw = reader.Raw(key);
+  if (raw == nullptr) return fallback;
+  if (!raw->is_array()) {
+    reader.Error(key, "expected an array of numbers");
+    return fallback;
+  }
+  std::vector<double> out;
+  for (std::size_t i = 0; i < raw->size(); ++i) {
+    const json& v = (*raw)[i];
+    if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < min ||
+        v.get<double>() > max) {
+      reader.errors()->Add(common::JsonPointerAppend(
+                               common::JsonPointerAppend(reader.pointer(), key), std::to_string(i)),
+                           "expected a number in [" + common::FormatDoubleShort(min) + ", " +
+                               common::FormatDoubleShort(max) + "], got " + v.dump());
+      continue;
+    }
+    out.push_back(v.get<double>());
+  }
+  return out;
+}
+
+// Feature names of every family, from a probe run on a small synthetic
+// image (so the list is always what the kernels produce).
+const std::map<std::string, std::vector<std::string>>& FamilyFeatureNames();
+
+FeatureList ComputeFamily(const std::string& family, const IntensityRoi& roi,
+                          const LevelImage& levels, const Image& original_for_shape,
+                          const Mask& region_mask, const ExtractionParams& params) {
+  if (family == "firstorder") {
+    const std::vector<double> values = RoiValues(roi.image, roi.mask);
+    const std::vector<int> lv = RoiLevels(levels);
+    return FirstOrderFeatures(values, lv, roi.image.spacing, params.first_order);
+  }
+  if (family == "histogram") {
+    const std::vector<int> lv = RoiLevels(levels);
+    return IntensityHistogramFeatures(lv, levels.num_levels, params.first_order.percentile_method);
+  }
+  if (family == "shape2D") return Shape2DFeatures(region_mask, original_for_shape.spacing);
+  if (family == "glcm") return GlcmFeatures2D(levels, params.aggregation, params.glcm);
+  if (family == "glrlm") return GlrlmFeatures2D(levels, params.aggregation);
+  if (family == "glszm") return GlszmFeatures2D(levels, params.zone_connectivity);
+  if (family == "gldzm") return GldzmFeatures2D(levels, params.zone_connectivity);
+  if (family == "gldm") return GldmFeatures2D(levels, params.ngldm);
+  if (family == "ngldm") return NgldmFeatures2D(levels, params.ngldm);
+  if (family == "ngtdm") return NgtdmFeatures2D(levels, params.ngtdm_distance);
+  return {};
+}
+
+const std::map<std::string, std::vector<std::string>>& FamilyFeatureNames() {
+  static const std::map<std::string, std::vector<std::string>> names = [] {
+    std::map<std::string, std::vector<std::string>> out;
+    Image image;
+    image.pixels = Grid<double>(6, 5);
+    Mask mask(6, 5, 1);
+    for (int y = 0; y < 5; ++y) {
+      for (int x = 0; x < 6; ++x) image.pixels.at(x, y) = (x * 7 + y * 3) % 5 + 1.0;
+    }
+    ExtractionParams params;
+    params.discretisation.bin_width = 1.0;
+    const IntensityRoi roi = PrepareIntensityRoi(image, mask, params.discretisation);
+    const LevelImage levels = DiscretisePrepared(roi, params.discretisation);
+    for (const std::string& family : kFeatureFamilies) {
+      for (const Feature& f : ComputeFamily(family, roi, levels, image, mask, params)) {
+        out[family].push_back(f.name);
+      }
+    }
+    return out;
+  }();
+  return names;
+}
+
+int FilterMargin(const FilterSpec& spec, const Spacing& spacing) {
+  const double min_spacing = std::min(spacing.x_mm, spacing.y_mm);
+  return std::visit(
+      [&](const auto& p) -> int {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, LogParams>) {
+          return LogKernelRadius(p.sigma_mm / min_spacing, p) + 2;
+        } else if constexpr (std::is_same_v<T, WaveletParams>) {
+          return 16 * p.level;
+        } else if constexpr (std::is_same_v<T, MeanParams>) {
+          return p.support;
+        } else if constexpr (std::is_same_v<T, LbpParams>) {
+          return static_cast<int>(std::ceil(p.radius)) + 2;
+        } else if constexpr (std::is_same_v<T, GaborParams>) {
+          return static_cast<int>(std::ceil(p.truncation_sigmas * p.sigma_mm / min_spacing)) + 2;
+        } else if constexpr (std::is_same_v<T, LawsParams>) {
+          return 4 + (p.energy_map ? p.energy_distance : 0);
+        } else {
+          return 2;
+        }
+      },
+      spec);
+}
+
+RegionInfo DescribeRegion(const std::string& name, const Mask& mask) {
+  RegionInfo info;
+  info.name = name;
+  info.min_x = mask.width;
+  info.min_y = mask.height;
+  for (int y = 0; y < mask.height; ++y) {
+    for (int x = 0; x < mask.width; ++x) {
+      if (mask.at(x, y) == 0) continue;
+      ++info.pixels;
+      info.min_x = std::min(info.min_x, x);
+      info.min_y = std::min(info.min_y, y);
+      info.max_x = std::max(info.max_x, x);
+      info.max_y = std::max(info.max_y, y);
+    }
+  }
+  if (info.pixels == 0) info.min_x = info.min_y = 0;
+  return info;
+}
+
+template <typename T>
+Grid<T> Crop(const Grid<T>& grid, int x0, int y0, int w, int h) {
+  Grid<T> out(w, h);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) out.at(x, y) = grid.at(x0 + x, y0 + y);
+  }
+  return out;
+}
+
+json SpacingJson(const Spacing& s) { return json::array({s.x_mm, s.y_mm}); }
+
+json FilterJson(const FilterSpec& spec) {
+  json j = {{"name", FilterName(spec)}};
+  std::visit(
+      [&](const auto& p) {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, LogParams>) {
+          j["sigma_mm"] = p.sigma_mm;
+          j["convention"] = p.convention == LogConvention::kIbsi ? "ibsi" : "pyradiomics";
+          j["truncation_sigmas"] = p.truncation_sigmas;
+        } else if constexpr (std::is_same_v<T, WaveletParams>) {
+          j["wavelet"] = std::string(WaveletFamilyName(p.family));
+          j["band"] = std::string(WaveletBandName(p.band));
+          j["level"] = p.level;
+          j["convention"] = p.convention == WaveletConvention::kIbsi ? "ibsi" : "pyradiomics";
+        } else if constexpr (std::is_same_v<T, LbpParams>) {
+          j["radius"] = p.radius;
+          j["samples"] = p.samples;
+        } else if constexpr (std::is_same_v<T, GradientParams>) {
+          j["use_spacing"] = p.use_spacing;
+        }
+      },
+      spec);
+  return j;
+}
+
+void ParseImageTypes(ObjectReader& root, ExtractionParams* params) {
+  const json* raw = root.Raw("imageType");
+  if (raw == nullptr) return;  // defaults stay
+  params->original = false;
+  params->filters.clear();
+  ObjectReader types(*raw, common::JsonPointerAppend(root.pointer(), "imageType"), root.errors());
+  if (types.Has("Original")) types.Object("Original").Finish();
+  params->original = types.Has("Original");
+  if (types.Has("LoG")) {
+    ObjectReader log = types.Object("LoG");
+    const std::vector<double> sigmas = NumberList(log, "sigma", {}, 1e-3, 100.0);
+    if (log.Has("sigma") && sigmas.empty()) log.Error("sigma", "expected at least one sigma (mm)");
+    if (!log.Has("sigma")) log.Error("sigma", "missing required key");
+    const std::string convention = log.Choice("convention", {"ibsi", "pyradiomics"}, "ibsi");
+    const double truncation = log.Number("truncation", 0.0, 0.0, 20.0);
+    log.Finish();
+    for (double sigma : sigmas) {
+      LogParams p;
+      p.sigma_mm = sigma;
+      p.convention = convention == "ibsi" ? LogConvention::kIbsi : LogConvention::kPyRadiomics;
+      p.truncation_sigmas = truncation;
+      params->filters.emplace_back(p);
+    }
+  }
+  if (types.Has("Wavelet")) {
+    ObjectReader wav = types.Object("Wavelet");
+    const std::string family = wav.Choice("wavelet", {"haar", "db2", "db3", "coif1"}, "coif1");
+    std::vector<std::string> bands = wav.StringList("bands", {"LL", "LH", "HL", "HH"});
+    const std::string convention = wav.Choice("convention", {"ibsi", "pyradiomics"}, "pyradiomics");
+    wav.Finish();
+    for (std::size_t i = 0; i < bands.size(); ++i) {
+      auto band = ParseWaveletBand(bands[i]);
+      if (!band) {
+        wav.errors()->Add(common::JsonPointerAppend(
+                              common::JsonPointerAppend(wav.pointer(), "bands"), std::to_string(i)),
+                          "expected one of LL, LH, HL, HH, got \"" + bands[i] + "\"");
+        continue;
+      }
+      WaveletParams p;
+      p.family = ParseWaveletFamily(family).value_or(WaveletFamily::kCoif1);
+      p.band = *band;
+      p.convention =
+          convention == "ibsi" ? WaveletConvention::kIbsi : WaveletConvention::kPyRadiomics;
+      params->filters.emplace_back(p);
+    }
+  }
+  if (types.Has("Square")) {
+    types.Object("Square").Finish();
+    params->filters.emplace_back(SquareParams{});
+  }
+  if (types.Has("SquareRoot")) {
+    types.Object("SquareRoot").Finish();
+    params->filters.emplace_back(SquareRootParams{});
+  }
+  if (types.Has("Logarithm")) {
+    types.Object("Logarithm").Finish();
+    params->filters.emplace_back(LogarithmParams{});
+  }
+  if (types.Has("Exponential")) {
+    types.Object("Exponential").Finish();
+    params->filters.emplace_back(ExponentialParams{});
+  }
+  if (types.Has("Gradient")) {
+    ObjectReader g = types.Object("Gradient");
+    GradientParams p;
+    p.use_spacing = g.Bool("useSpacing", true);
+    g.Finish();
+    params->filters.emplace_back(p);
+  }
+  if (types.Has("LBP2D")) {
+    ObjectReader l = types.Object("LBP2D");
+    LbpParams p;
+    p.radius = l.Number("radius", 1.0, 0.5, 10.0);
+    p.samples = static_cast<int>(l.Int("samples", 8, 1, 32));
+    l.Finish();
+    params->filters.emplace_back(p);
+  }
+  types.Finish();
+  if (!params->original && params->filters.empty()) {
+    root.Error("imageType", "enables no image type; expected at least \"Original\"");
+  }
+  for (const FilterSpec& spec : params->filters) {
+    const std::string problem = CheckFilterParams(spec);
+    if (!problem.empty()) root.Error("imageType", problem);
+  }
+}
+
+void ParseFeatureClasses(ObjectReader& root, ExtractionParams* params) {
+  const json* raw = root.Raw("featureClass");
+  if (raw == nullptr) return;
+  params->families.clear();
+  const std::string pointer = common::JsonPointerAppend(root.pointer(), "featureClass");
+  if (!raw->is_object()) {
+    root.Error("featureClass", "expected an object mapping family names to feature lists");
+    return;
+  }
+  const auto& known = FamilyFeatureNames();
+  for (const auto& [family, value] : raw->items()) {
+    const std::string fp = common::JsonPointerAppend(pointer, family);
+    auto names = known.find(family);
+    if (names == known.end()) {
+      std::string allowed;
+      for (const auto& f : kFeatureFamilies) allowed += (allowed.empty() ? "" : ", ") + f;
+      root.errors()->Add(fp,
+                         "unknown feature family \"" + family + "\" (allowed: " + allowed + ")");
+      continue;
+    }
+    std::vector<std::string> selected;
+    if (!value.is_null()) {
+      if (!value.is_array()) {
+        root.errors()->Add(fp, "expected a list of feature names ([] or null = all)");
+        continue;
+      }
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        const json& v = value[i];
+        if (!v.is_string() || std::find(names->second.begin(), names->second.end(),
+                                        v.get<std::string>()) == names->second.end()) {
+          std::string allowed;
+          for (const auto& n : names->second) allowed += (allowed.empty() ? "" : ", ") + n;
+          root.errors()->Add(
+              common::JsonPointerAppend(fp, std::to_string(i)),
+              "unknown " + family + " feature " + v.dump() + " (allowed: " + allowed + ")");
+          continue;
+        }
+        selected.push_back(v.get<std::string>());
+      }
+    }
+    params->families[family] = selected;
+  }
+  if (params->families.empty()) root.Error("featureClass", "enables no feature family");
+}
+
+void ParseSetting(ObjectReader& root, ExtractionParams* params) {
+  ObjectReader s = root.OptionalObject("setting");
+  DiscretisationSettings& d = params->discretisation;
+  d.bin_width = s.Number("binWidth", 25.0, 1e-9, 1e12);
+  const std::string mode = s.Choice("discretisation", {"ibsi", "pyradiomics"}, "ibsi");
+  d.mode = mode == "ibsi" ? DiscretisationMode::kFixedBinWidth
+                          : DiscretisationMode::kFixedBinWidthPyRadiomics;
+  if (s.Has("binCount")) {
+    d.mode = DiscretisationMode::kFixedBinCount;
+    d.bin_count = static_cast<int>(s.Int("binCount", 32, 1, kMaxTextureLevels));
+  }
+  if (s.Has("resegmentRange")) {
+    const std::vector<double> range = NumberList(s, "resegmentRange", {}, -1e300, 1e300);
+    if (range.size() != 2 || range[0] > range[1]) {
+      s.Error("resegmentRange", "expected [min, max] with min <= max");
+    } else {
+      d.resegment_min = range[0];
+      d.resegment_max = range[1];
+    }
+  }
+  d.normalisation.enabled = s.Bool("normalize", false);
+  d.normalisation.scale = s.Number("normalizeScale", 1.0, 1e-9, 1e9);
+  if (s.Has("removeOutliers")) {
+    d.normalisation.outlier_sigma = s.Number("removeOutliers", 3.0, 1e-9, 1e9);
+  }
+  params->first_order.voxel_array_shift = s.Number("voxelArrayShift", 0.0, -1e12, 1e12);
+  params->first_order.percentile_method =
+      s.Choice("percentiles", {"linear", "nearest_rank"}, "linear") == "linear"
+          ? PercentileMethod::kLinear
+          : PercentileMethod::kNearestRank;
+  std::vector<double> distances = NumberList(s, "distances", {1.0}, 1.0, 64.0);
+  params->glcm.distances.clear();
+  for (double v : distances) {
+    if (v != std::floor(v)) s.Error("distances", "expected whole numbers of pixels");
+    params->glcm.distances.push_back(static_cast<int>(v));
+  }
+  if (params->glcm.distances.empty()) s.Error("distances", "expected at least one distance");
+  params->aggregation = s.Choice("aggregation", {"2D:avg", "2D:mrg"}, "2D:avg") == "2D:avg"
+                            ? DirectionAggregation::kAverage
+                            : DirectionAggregation::kMerge;
+  params->zone_connectivity =
+      s.Int("zoneConnectivity", 8, 4, 8) == 4 ? Connectivity2D::kFour : Connectivity2D::kEight;
+  if (s.Has("zoneConnectivity")) {
+    const json* z = s.Raw("zoneConnectivity");
+    if (z != nullptr && !(z->is_number_integer() && (z->get<int>() == 4 || z->get<int>() == 8))) {
+      s.Error("zoneConnectivity", "expected 4 or 8");
+    }
+  }
+  params->ngldm.alpha = static_cast<int>(s.Int("gldm_a", 0, 0, 1000));
+  params->ngldm.distance = static_cast<int>(s.Int("ngldmDistance", 1, 1, 16));
+  params->ngtdm_distance = static_cast<int>(s.Int("ngtdmDistance", 1, 1, 16));
+  auto rule = ParseColorRule(
+      s.Choice("colorConversion", {"luminance", "red", "green", "blue"}, "luminance"));
+  if (rule.ok()) params->color_rule = *rule;
+  params->mask_label = static_cast<int>(s.Int("label", 0, 0, 65535));
+  params->minimum_roi_pixels = static_cast<int>(s.Int("minimumROISize", 10, 1, 100000000));
+  if (s.Has("pixelSpacing")) {
+    const std::vector<double> sp = NumberList(s, "pixelSpacing", {}, 1e-6, 1e3);
+    if (sp.size() != 2) {
+      s.Error("pixelSpacing", "expected [x_mm, y_mm]");
+    } else {
+      params->pixel_spacing = Spacing{sp[0], sp[1]};
+    }
+  }
+  s.Finish();
+  const std::string problem = CheckDiscretisation(d);
+  if (!problem.empty()) root.Error("setting", problem);
+}
+
+void ParseRegions(ObjectReader& root, ExtractionParams* params) {
+  ObjectReader r = root.OptionalObject("regions");
+  ObjectReader lesion = r.OptionalObject("lesion");
+  params->lesion_components =
+      lesion.Choice("components", {"largest", "all"}, "largest") == "largest"
+          ? ComponentRule::kLargest
+          : ComponentRule::kAll;
+  lesion.Finish();
+  params->ring_widths_mm = NumberList(r, "ringWidthsMm", {5.0}, 0.01, 1000.0);
+  std::set<std::string> names;
+  for (double w : params->ring_widths_mm) {
+    if (!names.insert(RingRegionName(w)).second) {
+      r.Error("ringWidthsMm", "lists the width " + common::FormatDoubleShort(w) + " mm twice");
+    }
+  }
+  params->parenchyma = r.Bool("parenchyma", true);
+  r.Finish();
+}
+
+json CanonicalJson(const ExtractionParams& p) {
+  json filters = json::array();
+  for (const auto& f : p.filters) filters.push_back(FilterJson(f));
+  json families = json::object();
+  for (const auto& [family, names] : p.families) families[family] = names;
+  const DiscretisationSettings& d = p.discretisation;
+  json disc = {
+      {"mode", DiscretisationModeName(d.mode)},
+      {"bin_width", d.bin_width},
+      {"bin_count", d.bin_count},
+      {"resegment",
+       d.resegment_min ? json::array({*d.resegment_min, *d.resegment_max}) : json(nullptr)},
+      {"normalize", d.normalisation.enabled},
+      {"normalize_scale", d.normalisation.scale},
+      {"remove_outliers",
+       d.normalisation.outlier_sigma ? json(*d.normalisation.outlier_sigma) : json(nullptr)}};
+  return {
+      {"fedrad_radiomics_params", 1},
+      {"original", p.original},
+      {"filters", filters},
+      {"families", families},
+      {"discretisation", disc},
+      {"voxel_array_shift", p.first_order.voxel_array_shift},
+      {"percentiles",
+       p.first_order.percentile_method == PercentileMethod::kLinear ? "linear" : "nearest_rank"},
+      {"glcm_distances", p.glcm.distances},
+      {"aggregation", p.aggregation == DirectionAggregation::kAverage ? "2D:avg" : "2D:mrg"},
+      {"zone_connectivity", static_cast<int>(p.zone_connectivity)},
+      {"gldm_alpha", p.ngldm.alpha},
+      {"ngldm_distance", p.ngldm.distance},
+      {"ngtdm_distance", p.ngtdm_distance},
+      {"color_conversion", ColorRuleName(p.color_rule)},
+      {"mask_label", p.mask_label},
+      {"minimum_roi_pixels", p.minimum_roi_pixels},
+      {"pixel_spacing", p.pixel_spacing ? SpacingJson(*p.pixel_spacing) : json(nullptr)},
+      {"lesion_components", p.lesion_components == ComponentRule::kLargest ? "largest" : "all"},
+      {"ring_widths_mm", p.ring_widths_mm},
+      {"parenchyma", p.parenchyma},
+  };
+}
+
+void Finalise(ExtractionParams* params) {
+  params->canonical = CanonicalJson(*params);
+  params->hash = common::Sha256Hex(params->canonical.dump());
+}
+
+bool Selected(const ExtractionParams& params, const std::string& family, const std::string& name) {
+  auto it = params.families.find(family);
+  if (it == params.families.end()) return false;
+  return it->second.empty() ||
+         std::find(it->second.begin(), it->second.end(), name) != it->second.end();
+}
+
+}  // namespace
+
+ExtractionParams DefaultExtractionParams() {
+  ExtractionParams params;
+  for (double sigma : {1.0, 2.0, 3.0}) {
+    LogParams p;
+    p.sigma_mm = sigma;
+    params.filters.emplace_back(p);
+  }
+  for (WaveletBand band :
+       {WaveletBand::kLL, WaveletBand::kLH, WaveletBand::kHL, WaveletBand::kHH}) {
+    WaveletParams p;
+    p.band = band;
+    p.convention = WaveletConvention::kPyRadiomics;
+    params.filters.emplace_back(p);
+  }
+  for (const std::string& family : kFeatureFamilies) params.families[family] = {};
+  Finalise(&params);
+  return params;
+}
+
+common::Result<ExtractionParams> ParseExtractionParams(const json& document,
+                                                       const std::string& source) {
+  common::ErrorList errors(source);
+  ExtractionParams params = DefaultExtractionParams();
+  ObjectReader root(document, "", &errors);
+  ParseImageTypes(root, &params);
+  ParseFeatureClasses(root, &params);
+  ParseSetting(root, &params);
+  ParseRegions(root, &params);
+  root.Finish();
+  FEDRAD_RETURN_IF_ERROR(errors.ToStatus());
+  Finalise(&params);
+  return params;
+}
+
+common::Result<ExtractionParams> LoadExtractionParams(const std::string& path) {
+  FEDRAD_ASSIGN_OR_RETURN(json document, common::ReadJsonFile(path));
+  return ParseExtractionParams(document, path);
+}
+
+json CaseResult::Provenance() const {
+  json regions_json = json::array();
+  for (const RegionInfo& r : regions) {
+    regions_json.push_back({{"name", r.name},
+                            {"pixels", r.pixels},
+                            {"bbox_xyxy", json::array({r.min_x, r.min_y, r.max_x, r.max_y})}});
+  }
+  return {{"case_id", case_id},
+          {"image_sha256", image_sha256},
+          {"lesion_mask_sha256", lesion_mask_sha256},
+          {"parenchyma_mask_sha256",
+           parenchyma_mask_sha256.empty() ? json(nullptr) : json(parenchyma_mask_sha256)},
+          {"size", json::array({width, height})},
+          {"spacing_mm", SpacingJson(spacing)},
+          {"regions", regions_json},
+          {"features", features.size()},
+          {"warnings", warnings}};
+}
+
+common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const Image& image,
+                                             const Mask& lesion_mask, const Mask* parenchyma_mask,
+                                             const Mask* field_of_view,
+                                             const ExtractionParams& params) {
+  const int w = image.pixels.width;
+  const int h = image.pixels.height;
+  auto same_size = [&](const Mask& m) { return m.width == w && m.height == h; };
+  if (!same_size(lesion_mask) || (parenchyma_mask != nullptr && !same_size(*parenchyma_mask)) ||
+      (field_of_view != nullptr && !same_size(*field_of_view))) {
+    return common::InvalidArgument(case_id + ": masks must have the image's size " +
+                                   std::to_string(w) + "x" + std::to_string(h));
+  }
+  CaseResult result;
+  result.case_id = case_id;
+  result.spacing = image.spacing;
+  result.width = w;
+  result.height = h;
+
+  // Regions.
+  std::vector<std::pair<std::string, Mask>> regions;
+  Mask lesion = LesionRegion(lesion_mask, params.lesion_components);
+  const std::size_t lesion_pixels = CountRoi(lesion);
+  if (lesion_pixels == 0) {
+    return common::InvalidArgument(case_id + ": the lesion mask has no ROI pixels" +
+                                   (params.mask_label != 0
+                                        ? " with label " + std::to_string(params.mask_label)
+                                        : std::string(" (all pixels are 0)")));
+  }
+  if (lesion_pixels < static_cast<std::size_t>(params.minimum_roi_pixels)) {
+    return common::InvalidArgument(case_id + ": the lesion has " + std::to_string(lesion_pixels) +
+                                   " pixels, fewer than minimumROISize " +
+                                   std::to_string(params.minimum_roi_pixels));
+  }
+  if (params.lesion_components == ComponentRule::kLargest) {
+    const std::size_t mask_pixels = CountRoi(lesion_mask);
+    if (lesion_pixels < mask_pixels) {
+      result.warnings.push_back("lesion mask has several components; the largest (" +
+                                std::to_string(lesion_pixels) + " of " +
+                                std::to_string(mask_pixels) + " pixels) was kept");
+    }
+  }
+  regions.emplace_back("lesion", lesion);
+  for (double width : params.ring_widths_mm) {
+    Mask ring = RingRegion(lesion, width, image.spacing, field_of_view);
+    const std::size_t n = CountRoi(ring);
+    const std::string name = RingRegionName(width);
+    if (n < static_cast<std::size_t>(params.minimum_roi_pixels)) {
+      result.warnings.push_back(name + " has " + std::to_string(n) +
+                                " pixels inside the image/field of view (minimumROISize " +
+                                std::to_string(params.minimum_roi_pixels) +
+                                "): its features are absent");
+      continue;
+    }
+    regions.emplace_back(name, std::move(ring));
+  }
+  if (params.parenchyma && parenchyma_mask != nullptr) {
+    Mask parenchyma(w, h, 0);
+    for (std::size_t i = 0; i < parenchyma.data.size(); ++i) {
+      parenchyma.data[i] = parenchyma_mask->data[i] != 0 ? 1 : 0;
+    }
+    const std::size_t n = CountRoi(parenchyma);
+    if (n < static_cast<std::size_t>(params.minimum_roi_pixels)) {
+      return common::InvalidArgument(case_id + ": the parenchyma mask has " + std::to_string(n) +
+                                     " ROI pixels, fewer than minimumROISize " +
+                                     std::to_string(params.minimum_roi_pixels));
+    }
+    regions.emplace_back("parenchyma", std::move(parenchyma));
+  }
+
+  // Normalisation applies to the whole original image, before any filter.
+  DiscretisationSettings roi_settings = params.discretisation;
+  const Image source = roi_settings.normalisation.enabled
+                           ? NormaliseImage(image, roi_settings.normalisation)
+                           : image;
+  roi_settings.normalisation.enabled = false;
+
+  int margin = 2;
+  for (const FilterSpec& spec : params.filters) {
+    margin = std::max(margin, FilterMargin(spec, image.spacing));
+  }
+  margin = std::min(margin, kMaxFilterMargin);
+
+  for (const auto& [region_name, region_mask] : regions) {
+    RegionInfo info = DescribeRegion(region_name, region_mask);
+    result.regions.push_back(info);
+    // Work on the region's bounding box plus the widest filter support, so
+    // filtered values inside the region equal whole-image filtering.
+    const int x0 = std::max(0, info.min_x - margin);
+    const int y0 = std::max(0, info.min_y - margin);
+    const int x1 = std::min(w - 1, info.max_x + margin);
+    const int y1 = std::min(h - 1, info.max_y + margin);
+    Image crop;
+    crop.spacing = source.spacing;
+    crop.pixels = Crop(source.pixels, x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+    const Mask crop_mask = Crop(region_mask, x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+
+    std::string level_error;
+    auto run_image = [&](const std::string& image_name, const Image& img, bool with_shape) {
+      const IntensityRoi roi = PrepareIntensityRoi(img, crop_mask, roi_settings);
+      if (CountRoi(roi.mask) == 0) {
+        result.warnings.push_back(region_name + "/" + image_name +
+                                  ": no pixel left after re-segmentation; features absent");
+        return;
+      }
+      const LevelImage levels = DiscretisePrepared(roi, roi_settings);
+      if (levels.num_levels > kMaxTextureLevels) {
+        level_error = region_name + "/" + image_name + ": discretisation gives " +
+                      std::to_string(levels.num_levels) + " grey levels, more than the " +
+                      std::to_string(kMaxTextureLevels) +
+                      " texture matrices allow; increase setting.binWidth or set binCount";
+        return;
+      }
+      for (const std::string& family : kFeatureFamilies) {
+        if (params.families.count(family) == 0) continue;
+        if (family == "shape2D" && !with_shape) continue;
+        for (const Feature& f : ComputeFamily(family, roi, levels, img, crop_mask, params)) {
+          if (!Selected(params, family, f.name)) continue;
+          double value = f.value;
+          if (!std::isfinite(value)) {
+            result.warnings.push_back(region_name + "_" + image_name + "_" + family + "_" + f.name +
+                                      " is not finite; written as missing");
+            value = std::nan("");
+          }
+          result.features.emplace_back(region_name + "_" + image_name + "_" + family + "_" + f.name,
+                                       value);
+        }
+      }
+    };
+    if (params.original) run_image("original", crop, true);
+    for (const FilterSpec& spec : params.filters) {
+      if (!level_error.empty()) break;
+      run_image(FilterName(spec), ApplyFilter(crop, spec), false);
+    }
+    if (!level_error.empty()) return common::InvalidArgument(case_id + ": " + level_error);
+  }
+  return result;
+}
+
+common::Result<CaseResult> ExtractCase(const CaseInput& input, const ExtractionParams& params) {
+  const std::optional<Spacing> spacing = input.spacing ? input.spacing : params.pixel_spacing;
+  if (!spacing) {
+    return common::InvalidArgument(
+        input.case_id +
+        ": pixel spacing is missing: give it in the manifest (spacing_x_mm, "
+        "spacing_y_mm) or as setting.pixelSpacing in the params (ring widths and "
+        "filter sigmas are in mm)");
+  }
+  FEDRAD_ASSIGN_OR_RETURN(LoadedImage loaded,
+                          LoadImage(input.image_path, params.color_rule, *spacing));
+  const int w = loaded.image.pixels.width;
+  const int h = loaded.image.pixels.height;
+  FEDRAD_ASSIGN_OR_RETURN(Mask lesion, LoadMask(input.lesion_mask_path, params.mask_label, w, h));
+  std::optional<Mask> parenchyma;
+  if (!input.parenchyma_mask_path.empty() && params.parenchyma) {
+    FEDRAD_ASSIGN_OR_RETURN(Mask m, LoadMask(input.parenchyma_mask_path, 0, w, h));
+    parenchyma = std::move(m);
+  }
+  std::optional<Mask> fov;
+  if (!input.field_of_view_mask_path.empty()) {
+    FEDRAD_ASSIGN_OR_RETURN(Mask m, LoadMask(input.field_of_view_mask_path, 0, w, h));
+    fov = std::move(m);
+  }
+  auto extracted =
+      ExtractFromArrays(input.case_id, loaded.image, lesion, parenchyma ? &*parenchyma : nullptr,
+                        fov ? &*fov : nullptr, params);
+  if (!extracted.ok()) {
+    return extracted.status().Wrap(input.case_id + " (" + input.lesion_mask_path + ")");
+  }
+  CaseResult result = std::move(extracted).value();
+  for (auto& warning : loaded.warnings) result.warnings.insert(result.warnings.begin(), warning);
+  FEDRAD_ASSIGN_OR_RETURN(result.image_sha256, common::Sha256File(input.image_path));
+  FEDRAD_ASSIGN_OR_RETURN(result.lesion_mask_sha256, common::Sha256File(input.lesion_mask_path));
+  if (parenchyma) {
+    FEDRAD_ASSIGN_OR_RETURN(result.parenchyma_mask_sha256,
+                            common::Sha256File(input.parenchyma_mask_path));
+  }
+  return result;
+}
+
+}  // namespace fedrad::site_agent::radiomics
