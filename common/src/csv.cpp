@@ -136,3 +136,13 @@ std::string FormatDouble(double value) {
 }
 
 }  // namespace fedrad::common
+
+namespace fedrad::common {
+
+std::string FormatDoubleShort(double value) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%g", value);
+  return buf;
+}
+
+}  // namespace fedrad::common

@@ -36,4 +36,7 @@ std::string CsvEscape(std::string_view field);
 // A number as %.17g in the C locale (round-trips exactly); "" for NaN.
 std::string FormatDouble(double value);
 
+// A number for messages: %g (shortest readable, not for data files).
+std::string FormatDoubleShort(double value);
+
 }  // namespace fedrad::common
