@@ -244,3 +244,18 @@ TEST(RadiomicsExtractionTest, TooManyGreyLevelsIsAClearErrorNotACrash) {
 
 }  // namespace
 }  // namespace fedrad::site_agent::radiomics
+
+namespace fedrad::site_agent::radiomics {
+namespace {
+
+TEST(RadiomicsExtractionTest, ShippedExampleParamsAreExactlyTheDefaults) {
+  auto loaded = LoadExtractionParams(std::string(FEDRAD_TEST_DATA_DIR) +
+                                     "/../../configs/radiomics.example.json");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->hash, DefaultExtractionParams().hash)
+      << loaded->canonical.dump(2) << "\nvs\n"
+      << DefaultExtractionParams().canonical.dump(2);
+}
+
+}  // namespace
+}  // namespace fedrad::site_agent::radiomics
