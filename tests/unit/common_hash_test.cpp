@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fedrad/common/hash.hpp"
+#include "temp_dir.hpp"
 
 namespace fedrad::common {
 namespace {
@@ -17,16 +18,14 @@ TEST(CommonHashTest, Sha256KnownVectors) {
 }
 
 TEST(CommonHashTest, FileHashMatchesInMemoryHashAcrossBufferBoundaries) {
-  char tmpl[] = "/tmp/fedrad-hash-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string path = std::string(tmpl) + "/blob.bin";
+  fedrad::testing::TempDir dir("fedrad_hash");
+  const std::string path = dir.File("blob.bin");
   std::string content;
   for (int i = 0; i < 200000; ++i) content.push_back(static_cast<char>(i * 31 % 251));
   std::ofstream(path, std::ios::binary) << content;
   auto hashed = Sha256File(path);
   ASSERT_TRUE(hashed.ok()) << hashed.status().ToString();
   EXPECT_EQ(*hashed, Sha256Hex(content));
-  std::filesystem::remove_all(tmpl);
 }
 
 TEST(CommonHashTest, MissingFileIsNamed) {

@@ -8,33 +8,16 @@
 #include <vector>
 
 #include "fedrad/common/json_reader.hpp"
+#include "temp_dir.hpp"
 
 namespace fedrad::common {
 namespace {
 
 using nlohmann::json;
 
-class TempDir {
+class TempDir : public fedrad::testing::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/fedrad_common_json_XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-  std::string WriteText(const std::string& name, const std::string& text) const {
-    std::ofstream out(File(name), std::ios::binary);
-    out << text;
-    return File(name);
-  }
-
- private:
-  std::string path_;
+  TempDir() : fedrad::testing::TempDir("fedrad_common_json") {}
 };
 
 bool Contains(const std::string& haystack, const std::string& needle) {

@@ -14,27 +14,14 @@
 #include "fedrad/common/keys.hpp"
 #include "fedrad/common/sodium_init.hpp"
 #include "fedrad/common/z85.hpp"
+#include "temp_dir.hpp"
 
 namespace fedrad::common {
 namespace {
 
-class TempDir {
+class TempDir : public fedrad::testing::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/fedrad_common_keys_XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : fedrad::testing::TempDir("fedrad_common_keys") {}
 };
 
 std::string Slurp(const std::string& path) {

@@ -10,6 +10,7 @@
 
 #include "fedrad/coordinator/coordinator_config.hpp"
 #include "fedrad/site_agent/site_config.hpp"
+#include "temp_dir.hpp"
 
 namespace fedrad {
 namespace {
@@ -21,17 +22,8 @@ constexpr const char* kSign = "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63
 
 class ConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/fedrad-config-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& text) {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream(path) << text;
-    return path;
+    return temp_.WriteText(name, text);
   }
 
   std::string CoordinatorJson(const std::string& coordinator_extra = "",
@@ -48,7 +40,8 @@ class ConfigTest : public ::testing::Test {
            "}";
   }
 
-  std::string dir_;
+  fedrad::testing::TempDir temp_{"fedrad_config_test"};
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(ConfigTest, CoordinatorDefaultsAndRelativePaths) {

@@ -9,20 +9,15 @@
 #include <string>
 
 #include "fedrad/site_agent/radiomics/image_io.hpp"
+#include "temp_dir.hpp"
 
 namespace fedrad::site_agent::radiomics {
 namespace {
 
 class ImageIoTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/fedrad-imageio-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  std::string dir_;
+  std::string Path(const std::string& name) const { return dir_.File(name); }
+  fedrad::testing::TempDir dir_{"fedrad_imageio"};
 };
 
 TEST_F(ImageIoTest, ReadsEightAndSixteenBitGrey) {
