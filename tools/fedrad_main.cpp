@@ -162,7 +162,13 @@ int Run(int argc, char** argv) {
   // version
   CLI::App* version = app.add_subcommand("version", "Print the version and protocol version");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with exit code 0; everything else is
+    // a usage error: exit 2 as documented (not CLI11's own numbers).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (keygen->parsed()) {
     if (auto s = fedrad::common::InitSodium(); !s.ok()) return Fail("keygen", s);

@@ -1,8 +1,8 @@
 // Reading ultrasound exports and their masks (PNG, TIFF, JPEG, BMP through
 // OpenCV's imgcodecs).
 //
-// Images: 8- or 16-bit (or 32-bit float TIFF) grey-level images are taken as
-// they are. Colour images (3 or 4 channels; alpha is ignored) are converted
+// Images: 8- or 16-bit (unsigned or signed) integer and 32- or 64-bit float
+// grey-level images (float via TIFF) are taken as they are. Colour images (3 or 4 channels; alpha is ignored) are converted
 // by a declared rule, recorded as a warning in the provenance:
 //   luminance (default): Y = 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601), in
 //                        double precision, not rounded;
