@@ -9,7 +9,10 @@
 // --repeat runs on one thread, the feature count, and the peak resident
 // set size of the process.
 //
-//   fedrad_bench_radiomics [--repeat N] [--spacing MM] [--params FILE]
+//   fedrad_bench_radiomics [--repeat N] [--spacing MM] [--params FILE] [--dump FILE]
+//
+// --dump FILE writes the features of one run as "name,value" lines (%.17g),
+// to compare the results of two builds bit for bit.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -60,10 +63,46 @@ Workload MakeWorkload(double spacing_mm) {
   return w;
 }
 
+// Resident memory split from /proc/self/status (kB): RssFile is file-backed
+// (shared libraries and their page cache, shared between processes), RssAnon
+// is private (heap, stacks). Zeros where /proc is not available.
+struct RssSplit {
+  long file_kib = 0;
+  long anon_kib = 0;
+};
+
+RssSplit CurrentRss() {
+  RssSplit split;
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) return split;
+  char line[256];
+  while (std::fgets(line, sizeof(line), status) != nullptr) {
+    long value = 0;
+    if (std::sscanf(line, "RssFile: %ld", &value) == 1) split.file_kib = value;
+    if (std::sscanf(line, "RssAnon: %ld", &value) == 1) split.anon_kib = value;
+  }
+  std::fclose(status);
+  return split;
+}
+
 long PeakRssKiB() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss;
+}
+
+// Writes name,value lines; false (with a message) when the file cannot be written.
+bool DumpFeatures(const std::string& path,
+                  const fedrad::site_agent::radiomics::CaseResult& result) {
+  std::FILE* file = std::fopen(path.c_str(), "w");
+  if (file == nullptr) {
+    std::fprintf(stderr, "cannot write %s\n", path.c_str());
+    return false;
+  }
+  for (const auto& [name, value] : result.features) {
+    std::fprintf(file, "%s,%.17g\n", name.c_str(), value);
+  }
+  return std::fclose(file) == 0;
 }
 
 }  // namespace
@@ -72,6 +111,7 @@ int main(int argc, char** argv) {
   int repeat = 20;
   double spacing = 0.2;
   std::string params_path;
+  std::string dump_path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--repeat" && i + 1 < argc) {
@@ -80,8 +120,11 @@ int main(int argc, char** argv) {
       spacing = std::atof(argv[++i]);
     } else if (arg == "--params" && i + 1 < argc) {
       params_path = argv[++i];
+    } else if (arg == "--dump" && i + 1 < argc) {
+      dump_path = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--repeat N] [--spacing MM] [--params FILE]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--repeat N] [--spacing MM] [--params FILE] [--dump FILE]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -95,6 +138,7 @@ int main(int argc, char** argv) {
     params = *loaded;
   }
   const long rss_before = PeakRssKiB();
+  const RssSplit split_before = CurrentRss();
   const Workload w = MakeWorkload(spacing);
   std::vector<double> ms;
   std::size_t features = 0;
@@ -108,6 +152,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     features = result->features.size();
+    if (r == 0 && !dump_path.empty() && !DumpFeatures(dump_path, *result)) return 1;
     if (r > 0) ms.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
   }
   std::sort(ms.begin(), ms.end());
@@ -116,7 +161,14 @@ int main(int argc, char** argv) {
               params.original ? "original + " : "", params.filters.size(), features);
   std::printf("per image (1 thread, %d runs): median %.1f ms, min %.1f ms, max %.1f ms\n", repeat,
               ms[ms.size() / 2], ms.front(), ms.back());
+  const RssSplit split_after = CurrentRss();
   std::printf("peak RSS: %.1f MB (before workload %.1f MB)\n",
               static_cast<double>(PeakRssKiB()) / 1024.0, static_cast<double>(rss_before) / 1024.0);
+  std::printf("RSS file-backed (shared libraries): %.1f MB before, %.1f MB after\n",
+              static_cast<double>(split_before.file_kib) / 1024.0,
+              static_cast<double>(split_after.file_kib) / 1024.0);
+  std::printf("RSS private (heap, stacks): %.1f MB before, %.1f MB after\n",
+              static_cast<double>(split_before.anon_kib) / 1024.0,
+              static_cast<double>(split_after.anon_kib) / 1024.0);
   return 0;
 }

@@ -9,6 +9,8 @@
 #include "fedrad/common/json_reader.hpp"
 #include "fedrad/common/version.hpp"
 #include "fedrad/site_agent/radiomics/shape.hpp"
+#include "filters_internal.hpp"
+#include "texture_common.hpp"
 
 namespace fedrad::site_agent::radiomics {
 namespace {
@@ -48,28 +50,97 @@ std::vector<double> NumberList(ObjectReader& reader, const std::string& key,
 // image (so the list is always what the kernels produce).
 const std::map<std::string, std::vector<std::string>>& FamilyFeatureNames();
 
-FeatureList ComputeFamily(const std::string& family, const IntensityRoi& roi,
-                          const LevelImage& levels, const Image& original_for_shape,
-                          const Mask& region_mask, const ExtractionParams& params) {
-  if (family == "firstorder") {
-    const std::vector<double> values = RoiValues(roi.image, roi.mask);
-    const std::vector<int> lv = RoiLevels(levels);
-    return FirstOrderFeatures(values, lv, roi.image.spacing, params.first_order);
+// Computes the families of one (region, image type) pair. Families that
+// share an input build it once: the ROI's grey levels (firstorder,
+// histogram), the neighbouring grey level dependence matrix (gldm, ngldm) and
+// the zone labelling (glszm, gldzm: one BuildZoneMatrices call fills both).
+// Each family's features are those of its *Features2D() function, bit for bit.
+class FamilyComputer {
+ public:
+  FamilyComputer(const IntensityRoi& roi, const LevelImage& levels, const Image& original_for_shape,
+                 const Mask& region_mask, const ExtractionParams& params, bool want_glszm,
+                 bool want_gldzm)
+      : roi_(roi),
+        levels_(levels),
+        original_for_shape_(original_for_shape),
+        region_mask_(region_mask),
+        params_(params),
+        want_glszm_(want_glszm),
+        want_gldzm_(want_gldzm) {}
+
+  FeatureList Compute(const std::string& family) {
+    if (family == "firstorder") {
+      const std::vector<double> values = RoiValues(roi_.image, roi_.mask);
+      return FirstOrderFeatures(values, RoiLevelList(), roi_.image.spacing, params_.first_order);
+    }
+    if (family == "histogram") {
+      return IntensityHistogramFeatures(RoiLevelList(), levels_.num_levels,
+                                        params_.first_order.percentile_method);
+    }
+    if (family == "shape2D") return Shape2DFeatures(region_mask_, original_for_shape_.spacing);
+    if (family == "glcm") return GlcmFeatures2D(levels_, params_.aggregation, params_.glcm);
+    if (family == "glrlm") return GlrlmFeatures2D(levels_, params_.aggregation);
+    if (family == "glszm") {
+      // As GlszmFeatures2D (the one-slice mean of GlszmFeaturesPerSlice).
+      const Glszm& glszm = Zones().first;
+      if (glszm.Total() <= 0.0) return {};
+      texture_internal::ValueMean<kGlszmFeatureDefs.size()> mean;
+      mean.Add(ComputeGlszmValues(glszm));
+      return texture_internal::MakeFeatureList(kGlszmFeatureDefs, mean.Mean());
+    }
+    if (family == "gldzm") {
+      const Gldzm& gldzm = Zones().second;
+      if (gldzm.Total() <= 0.0) return {};
+      return GldzmFeatures(gldzm);
+    }
+    if (family == "gldm") {
+      const Ngldm& ngldm = NgldmMatrix();
+      if (ngldm.Total() <= 0.0) return {};
+      return GldmFeatures(ngldm);
+    }
+    if (family == "ngldm") {
+      // As NgldmFeatures2D (the one-slice mean of NgldmFeaturesPerSlice).
+      const Ngldm& ngldm = NgldmMatrix();
+      if (ngldm.Total() <= 0.0) return {};
+      texture_internal::ValueMean<kNgldmFeatureDefs.size()> mean;
+      mean.Add(ComputeNgldmValues(ngldm));
+      return texture_internal::MakeFeatureList(kNgldmFeatureDefs, mean.Mean());
+    }
+    if (family == "ngtdm") return NgtdmFeatures2D(levels_, params_.ngtdm_distance);
+    return {};
   }
-  if (family == "histogram") {
-    const std::vector<int> lv = RoiLevels(levels);
-    return IntensityHistogramFeatures(lv, levels.num_levels, params.first_order.percentile_method);
+
+ private:
+  const std::vector<int>& RoiLevelList() {
+    if (!roi_levels_) roi_levels_ = RoiLevels(levels_);
+    return *roi_levels_;
   }
-  if (family == "shape2D") return Shape2DFeatures(region_mask, original_for_shape.spacing);
-  if (family == "glcm") return GlcmFeatures2D(levels, params.aggregation, params.glcm);
-  if (family == "glrlm") return GlrlmFeatures2D(levels, params.aggregation);
-  if (family == "glszm") return GlszmFeatures2D(levels, params.zone_connectivity);
-  if (family == "gldzm") return GldzmFeatures2D(levels, params.zone_connectivity);
-  if (family == "gldm") return GldmFeatures2D(levels, params.ngldm);
-  if (family == "ngldm") return NgldmFeatures2D(levels, params.ngldm);
-  if (family == "ngtdm") return NgtdmFeatures2D(levels, params.ngtdm_distance);
-  return {};
-}
+
+  const Ngldm& NgldmMatrix() {
+    if (!ngldm_) ngldm_ = BuildNgldm(levels_, params_.ngldm);
+    return *ngldm_;
+  }
+
+  const std::pair<Glszm, Gldzm>& Zones() {
+    if (!zones_) {
+      zones_.emplace();
+      BuildZoneMatrices(levels_, params_.zone_connectivity, want_glszm_ ? &zones_->first : nullptr,
+                        want_gldzm_ ? &zones_->second : nullptr);
+    }
+    return *zones_;
+  }
+
+  const IntensityRoi& roi_;
+  const LevelImage& levels_;
+  const Image& original_for_shape_;
+  const Mask& region_mask_;
+  const ExtractionParams& params_;
+  bool want_glszm_;
+  bool want_gldzm_;
+  std::optional<std::vector<int>> roi_levels_;
+  std::optional<Ngldm> ngldm_;
+  std::optional<std::pair<Glszm, Gldzm>> zones_;
+};
 
 const std::map<std::string, std::vector<std::string>>& FamilyFeatureNames() {
   static const std::map<std::string, std::vector<std::string>> names = [] {
@@ -84,10 +155,10 @@ const std::map<std::string, std::vector<std::string>>& FamilyFeatureNames() {
     params.discretisation.bin_width = 1.0;
     const IntensityRoi roi = PrepareIntensityRoi(image, mask, params.discretisation);
     const LevelImage levels = DiscretisePrepared(roi, params.discretisation);
+    FamilyComputer computer(roi, levels, image, mask, params, /*want_glszm=*/true,
+                            /*want_gldzm=*/true);
     for (const std::string& family : kFeatureFamilies) {
-      for (const Feature& f : ComputeFamily(family, roi, levels, image, mask, params)) {
-        out[family].push_back(f.name);
-      }
+      for (const Feature& f : computer.Compute(family)) out[family].push_back(f.name);
     }
     return out;
   }();
@@ -116,6 +187,12 @@ int FilterMargin(const FilterSpec& spec, const Spacing& spacing) {
         }
       },
       spec);
+}
+
+// Two wavelet specs that differ at most in the band.
+bool SameDecomposition(const WaveletParams& a, const WaveletParams& b) {
+  return a.family == b.family && a.level == b.level && a.convention == b.convention &&
+         a.padding == b.padding && a.rotation_invariant == b.rotation_invariant;
 }
 
 RegionInfo DescribeRegion(const std::string& name, const Mask& mask) {
@@ -588,11 +665,16 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
   }
   margin = std::min(margin, kMaxFilterMargin);
 
+  const bool want_glszm = params.families.count("glszm") != 0;
+  const bool want_gldzm = params.families.count("gldzm") != 0;
   for (const auto& [region_name, region_mask] : regions) {
     RegionInfo info = DescribeRegion(region_name, region_mask);
     result.regions.push_back(info);
-    // Work on the region's bounding box plus the widest filter support, so
-    // filtered values inside the region equal whole-image filtering.
+    // Filters run on the region's bounding box plus the widest filter
+    // support, so filtered values inside the region equal whole-image
+    // filtering; they are computed on the bounding box only (the window),
+    // and the features only look at the window: every family depends on the
+    // ROI pixels alone (in raster order), never on where the ROI sits.
     const int x0 = std::max(0, info.min_x - margin);
     const int y0 = std::max(0, info.min_y - margin);
     const int x1 = std::min(w - 1, info.max_x + margin);
@@ -600,11 +682,13 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
     Image crop;
     crop.spacing = source.spacing;
     crop.pixels = Crop(source.pixels, x0, y0, x1 - x0 + 1, y1 - y0 + 1);
-    const Mask crop_mask = Crop(region_mask, x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+    const filter_detail::Window window{info.min_x - x0, info.min_y - y0,
+                                       info.max_x - info.min_x + 1, info.max_y - info.min_y + 1};
+    const Mask window_mask = Crop(region_mask, info.min_x, info.min_y, window.width, window.height);
 
     std::string level_error;
     auto run_image = [&](const std::string& image_name, const Image& img, bool with_shape) {
-      const IntensityRoi roi = PrepareIntensityRoi(img, crop_mask, roi_settings);
+      const IntensityRoi roi = PrepareIntensityRoi(img, window_mask, roi_settings);
       if (CountRoi(roi.mask) == 0) {
         result.warnings.push_back(region_name + "/" + image_name +
                                   ": no pixel left after re-segmentation; features absent");
@@ -618,10 +702,11 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
                       " texture matrices allow; increase setting.binWidth or set binCount";
         return;
       }
+      FamilyComputer computer(roi, levels, img, window_mask, params, want_glszm, want_gldzm);
       for (const std::string& family : kFeatureFamilies) {
         if (params.families.count(family) == 0) continue;
         if (family == "shape2D" && !with_shape) continue;
-        for (const Feature& f : ComputeFamily(family, roi, levels, img, crop_mask, params)) {
+        for (const Feature& f : computer.Compute(family)) {
           if (!Selected(params, family, f.name)) continue;
           double value = f.value;
           if (!std::isfinite(value)) {
@@ -634,10 +719,42 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
         }
       }
     };
-    if (params.original) run_image("original", crop, true);
-    for (const FilterSpec& spec : params.filters) {
+    if (params.original) {
+      Image original{Crop(crop.pixels, window.x0, window.y0, window.width, window.height),
+                     crop.spacing};
+      run_image("original", original, true);
+    }
+    // Wavelet bands that differ only in the band come from one decomposition:
+    // the first of them computes all and parks the others here.
+    std::vector<std::optional<Image>> pending(params.filters.size());
+    for (std::size_t i = 0; i < params.filters.size(); ++i) {
       if (!level_error.empty()) break;
-      run_image(FilterName(spec), ApplyFilter(crop, spec), false);
+      const FilterSpec& spec = params.filters[i];
+      Image filtered;
+      if (pending[i]) {
+        filtered = std::move(*pending[i]);
+        pending[i].reset();
+      } else if (const auto* wavelet = std::get_if<WaveletParams>(&spec)) {
+        std::vector<WaveletBand> bands;
+        std::vector<std::size_t> users;
+        for (std::size_t j = i; j < params.filters.size(); ++j) {
+          const auto* other = std::get_if<WaveletParams>(&params.filters[j]);
+          if (other == nullptr || !SameDecomposition(*wavelet, *other)) continue;
+          if (std::find(bands.begin(), bands.end(), other->band) == bands.end()) {
+            bands.push_back(other->band);
+          }
+          users.push_back(j);
+        }
+        std::array<Image, 4> all = filter_detail::WaveletBandsWindow(crop, *wavelet, bands, window);
+        for (std::size_t j : users) {
+          if (j != i)
+            pending[j] = all[static_cast<int>(std::get<WaveletParams>(params.filters[j]).band)];
+        }
+        filtered = std::move(all[static_cast<int>(wavelet->band)]);
+      } else {
+        filtered = filter_detail::ApplyFilterWindow(crop, spec, window);
+      }
+      run_image(FilterName(spec), filtered, false);
     }
     if (!level_error.empty()) return common::InvalidArgument(case_id + ": " + level_error);
   }

@@ -165,20 +165,26 @@ void BuildPlan(const Taps& taps, bool symmetric, LineOf line, LinePlan& plan) {
   }
 }
 
+// buf[k] = row[start + k] for k in [0, count), padded (the row has `width`
+// values).
+void FillPaddedSegment(const double* row, int width, int start, int count, Padding padding,
+                       double* buf) {
+  const int begin = std::clamp(-start, 0, count);           // first k inside the row
+  const int end = std::clamp(width - start, begin, count);  // one past the last
+  for (int k = 0; k < begin; ++k) {
+    const int m = PadIndex(k + start, width, padding);
+    buf[k] = m < 0 ? 0.0 : row[m];
+  }
+  std::copy(row + begin + start, row + end + start, buf + begin);
+  for (int k = end; k < count; ++k) {
+    const int m = PadIndex(k + start, width, padding);
+    buf[k] = m < 0 ? 0.0 : row[m];
+  }
+}
+
 // buf[k] = row[k + first] for k in [0, width + n - 1), padded.
 void FillPaddedRow(const double* row, int width, int first, int n, Padding padding, double* buf) {
-  const int total = width + n - 1;
-  const int begin = std::clamp(-first, 0, total);           // first k inside the row
-  const int end = std::clamp(width - first, begin, total);  // one past the last
-  for (int k = 0; k < begin; ++k) {
-    const int m = PadIndex(k + first, width, padding);
-    buf[k] = m < 0 ? 0.0 : row[m];
-  }
-  std::copy(row + begin + first, row + end + first, buf + begin);
-  for (int k = end; k < total; ++k) {
-    const int m = PadIndex(k + first, width, padding);
-    buf[k] = m < 0 ? 0.0 : row[m];
-  }
+  FillPaddedSegment(row, width, first, width + n - 1, padding, buf);
 }
 
 }  // namespace
@@ -228,20 +234,28 @@ void FilterColumns(const Grid<double>& in, const Taps& taps, Padding padding, Gr
   FilterColumnsAdd(in, taps, padding, out);
 }
 
-void FilterSeparableInto(const Grid<double>& in, const Taps& tx,
-                         const std::vector<const Taps*>& tys, Padding padding,
-                         const std::vector<Grid<double>*>& outs, bool accumulate) {
+void FilterSeparableWindowInto(const Grid<double>& in, const Taps& tx,
+                               const std::vector<const Taps*>& tys, Padding padding,
+                               const Window& window, const std::vector<Grid<double>*>& outs,
+                               bool accumulate) {
   const int width = in.width;
   const int height = in.height;
+  const int out_width = window.width;
+  const int out_height = window.height;
+  if (window.x0 < 0 || window.y0 < 0 || out_width < 0 || out_height < 0 ||
+      window.x0 + out_width > width || window.y0 + out_height > height) {
+    throw std::invalid_argument("filter window lies outside the image");
+  }
   for (Grid<double>* out : outs) {
-    if (!accumulate || out->width != width || out->height != height) {
-      *out = Grid<double>(width, height);
+    if (!accumulate || out->width != out_width || out->height != out_height) {
+      *out = Grid<double>(out_width, out_height);
     }
   }
-  if (width == 0 || height == 0 || tys.empty()) return;
+  if (out_width == 0 || out_height == 0 || tys.empty()) return;
 
   // Virtual rows v (row index before padding) needed by output row y are
-  // y + lo .. y + hi over all column taps; the ring holds hi - lo + 1 of them.
+  // y + lo .. y + hi over all column taps; the ring holds hi - lo + 1 of them,
+  // each row-filtered on the window's columns only.
   int lo = tys[0]->first;
   int hi = lo;
   std::vector<bool> symmetric;
@@ -251,14 +265,17 @@ void FilterSeparableInto(const Grid<double>& in, const Taps& tx,
     symmetric.push_back(IsSymmetric(*ty));
   }
   const int ring_size = hi - lo + 1;
-  const std::size_t w = static_cast<std::size_t>(width);
+  const std::size_t w = static_cast<std::size_t>(out_width);
   std::vector<double> ring(static_cast<std::size_t>(ring_size) * w);
   std::vector<const double*> slot(static_cast<std::size_t>(ring_size), nullptr);
   const std::vector<double> zero_row(w, 0.0);
 
-  // Row pass of one source row into a ring slot, through a padded buffer.
+  // Row pass of one source row into a ring slot, through a padded buffer:
+  // buf[k] = padded row at column window.x0 + first + k, so that output
+  // column x reads buf[x + j] for tap j, the same values in the same order
+  // as a pass over the whole row.
   const int nx = static_cast<int>(tx.w.size());
-  std::vector<double> buf(static_cast<std::size_t>(width + nx - 1));
+  std::vector<double> buf(static_cast<std::size_t>(out_width + nx - 1));
   LinePlan row_plan;
   BuildPlan(
       tx, IsSymmetric(tx), [&](int j) { return buf.data() + j; }, row_plan);
@@ -269,28 +286,38 @@ void FilterSeparableInto(const Grid<double>& in, const Taps& tx,
       slot[s] = zero_row.data();
       return;
     }
-    FillPaddedRow(&in.data[w * static_cast<std::size_t>(m)], width, tx.first, nx, padding,
-                  buf.data());
+    FillPaddedSegment(&in.data[static_cast<std::size_t>(width) * static_cast<std::size_t>(m)],
+                      width, window.x0 + tx.first, out_width + nx - 1, padding, buf.data());
     double* dst = &ring[s * w];
-    RunPlan(row_plan, dst, width, /*accumulate=*/false);
+    RunPlan(row_plan, dst, out_width, /*accumulate=*/false);
     slot[s] = dst;
   };
 
-  for (int v = lo; v < hi; ++v) fill(v);
+  // Every virtual row v used below has v - lo >= window.y0 >= 0, so the ring
+  // index (v - lo) % ring_size is never negative.
+  const int v0 = window.y0;
+  for (int v = v0 + lo; v < v0 + hi; ++v) fill(v);
   LinePlan col_plan;
-  for (int y = 0; y < height; ++y) {
-    fill(y + hi);
+  for (int y = 0; y < out_height; ++y) {
+    fill(v0 + y + hi);
     for (std::size_t k = 0; k < tys.size(); ++k) {
       const Taps& ty = *tys[k];
       BuildPlan(
           ty, symmetric[k],
           [&](int j) {
-            return slot[static_cast<std::size_t>((y + ty.first + j - lo) % ring_size)];
+            return slot[static_cast<std::size_t>((v0 + y + ty.first + j - lo) % ring_size)];
           },
           col_plan);
-      RunPlan(col_plan, &outs[k]->data[w * static_cast<std::size_t>(y)], width, accumulate);
+      RunPlan(col_plan, &outs[k]->data[w * static_cast<std::size_t>(y)], out_width, accumulate);
     }
   }
+}
+
+void FilterSeparableInto(const Grid<double>& in, const Taps& tx,
+                         const std::vector<const Taps*>& tys, Padding padding,
+                         const std::vector<Grid<double>*>& outs, bool accumulate) {
+  FilterSeparableWindowInto(in, tx, tys, padding, Window{0, 0, in.width, in.height}, outs,
+                            accumulate);
 }
 
 Grid<double> FilterSeparable(const Grid<double>& in, const Taps& tx, const Taps& ty,
@@ -610,6 +637,32 @@ Image ApplyFilter(const Image& image, const FilterSpec& spec) {
       },
       spec);
 }
+
+namespace filter_detail {
+
+Image ApplyFilterWindow(const Image& image, const FilterSpec& spec, const Window& window) {
+  ThrowIfInvalid(CheckFilterParams(spec));
+  if (const auto* log = std::get_if<LogParams>(&spec)) {
+    return LaplacianOfGaussianWindow(image, *log, window);
+  }
+  if (const auto* wavelet = std::get_if<WaveletParams>(&spec)) {
+    return std::move(WaveletBandsWindow(image, *wavelet, {wavelet->band},
+                                        window)[static_cast<int>(wavelet->band)]);
+  }
+  const Image full = ApplyFilter(image, spec);
+  Image out{Grid<double>(window.width, window.height), full.spacing};
+  for (int y = 0; y < window.height; ++y) {
+    const auto* row = &full.pixels.data[static_cast<std::size_t>(window.x0) +
+                                        static_cast<std::size_t>(full.pixels.width) *
+                                            static_cast<std::size_t>(window.y0 + y)];
+    std::copy_n(
+        row, window.width,
+        &out.pixels.data[static_cast<std::size_t>(window.width) * static_cast<std::size_t>(y)]);
+  }
+  return out;
+}
+
+}  // namespace filter_detail
 
 namespace {
 

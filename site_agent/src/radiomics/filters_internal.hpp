@@ -3,6 +3,7 @@
 // separable filters and parameter checks.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -33,12 +34,44 @@ void FilterColumnsAdd(const Grid<double>& in, const Taps& taps, Padding padding,
 // once and the output written once (cache friendly, no full intermediate).
 Grid<double> FilterSeparable(const Grid<double>& in, const Taps& tx, const Taps& ty,
                              Padding padding);
+// A rectangle [x0, x0 + width) x [y0, y0 + height) of an image.
+struct Window {
+  int x0 = 0;
+  int y0 = 0;
+  int width = 0;
+  int height = 0;
+};
+
 // Several outputs sharing the row pass: *outs[k] = columns(tys[k], rows(tx,
 // in)); with `accumulate` the result is added to *outs[k] (which must then
 // have the input's size, otherwise it is reset to zero first).
 void FilterSeparableInto(const Grid<double>& in, const Taps& tx,
                          const std::vector<const Taps*>& tys, Padding padding,
                          const std::vector<Grid<double>*>& outs, bool accumulate);
+// The same restricted to `window` of the input: *outs[k] (window-sized)
+// receives the window of what FilterSeparableInto would produce, bit for bit
+// (same padding about the whole input, same sums in the same order), at the
+// cost of the window plus the column taps' reach only. Throws
+// std::invalid_argument when the window does not lie inside the input.
+void FilterSeparableWindowInto(const Grid<double>& in, const Taps& tx,
+                               const std::vector<const Taps*>& tys, Padding padding,
+                               const Window& window, const std::vector<Grid<double>*>& outs,
+                               bool accumulate);
+
+// Filter responses on a window of the image only (window-sized results),
+// equal bit for bit to the same window of the whole-image response: the
+// padding still refers to the whole image, and only the window plus the
+// kernels' reach is computed. Used by the extraction pipeline, which needs
+// the response on the ROI's bounding box only.
+Image LaplacianOfGaussianWindow(const Image& image, const LogParams& params, const Window& window);
+// The requested bands (others stay empty), indexed by WaveletBand;
+// params.band is ignored.
+std::array<Image, 4> WaveletBandsWindow(const Image& image, const WaveletParams& params,
+                                        const std::vector<WaveletBand>& bands,
+                                        const Window& window);
+// Any filter: LoG and wavelets as above, the others filter the whole image
+// and cut the window out.
+Image ApplyFilterWindow(const Image& image, const FilterSpec& spec, const Window& window);
 
 // Throws std::invalid_argument(message) when message is not empty.
 void ThrowIfInvalid(const std::string& message);

@@ -67,6 +67,13 @@ void GaussianTaps(double s, int r, double d2_scale, filter_detail::Taps& gauss,
 }  // namespace
 
 Image LaplacianOfGaussian(const Image& image, const LogParams& params) {
+  return filter_detail::LaplacianOfGaussianWindow(
+      image, params, filter_detail::Window{0, 0, image.pixels.width, image.pixels.height});
+}
+
+namespace filter_detail {
+
+Image LaplacianOfGaussianWindow(const Image& image, const LogParams& params, const Window& window) {
   filter_detail::ThrowIfInvalid(filter_detail::CheckLog(params));
   const double hx = image.spacing.x_mm;
   const double hy = image.spacing.y_mm;
@@ -91,11 +98,13 @@ Image LaplacianOfGaussian(const Image& image, const LogParams& params) {
   GaussianTaps(sy, LogKernelRadius(sy, params), scale / (hy * hy), gy, dyy);
 
   Image out{Grid<double>(), image.spacing};
-  filter_detail::FilterSeparableInto(image.pixels, dxx, {&gy}, padding, {&out.pixels},
-                                     /*accumulate=*/false);
-  filter_detail::FilterSeparableInto(image.pixels, gx, {&dyy}, padding, {&out.pixels},
-                                     /*accumulate=*/true);
+  filter_detail::FilterSeparableWindowInto(image.pixels, dxx, {&gy}, padding, window, {&out.pixels},
+                                           /*accumulate=*/false);
+  filter_detail::FilterSeparableWindowInto(image.pixels, gx, {&dyy}, padding, window, {&out.pixels},
+                                           /*accumulate=*/true);
   return out;
 }
+
+}  // namespace filter_detail
 
 }  // namespace fedrad::site_agent::radiomics

@@ -131,7 +131,7 @@ std::pair<AxisFilter, AxisFilter> RotatedFilters(WaveletBand band, int rotation)
 // to `sums` (assigned for rotation 0).
 void IbsiRotation(const Grid<double>& input, const WaveletFilters& filters,
                   const WaveletParams& params, int rotation, const std::vector<WaveletBand>& bands,
-                  std::array<Grid<double>, 4>& sums) {
+                  const filter_detail::Window& window, std::array<Grid<double>, 4>& sums) {
   const Grid<double>* data = &input;
   Grid<double> low;
   for (int level = 1; level < params.level; ++level) {
@@ -153,17 +153,18 @@ void IbsiRotation(const Grid<double>& input, const WaveletFilters& filters,
       outs.push_back(&sums[static_cast<int>(band)]);
     }
     if (tys.empty()) continue;
-    filter_detail::FilterSeparableInto(*data, lt.taps[key / 2][key % 2], tys, params.padding, outs,
-                                       /*accumulate=*/rotation > 0);
+    filter_detail::FilterSeparableWindowInto(*data, lt.taps[key / 2][key % 2], tys, params.padding,
+                                             window, outs, /*accumulate=*/rotation > 0);
   }
 }
 
 std::array<Grid<double>, 4> IbsiBands(const Grid<double>& input, const WaveletParams& params,
-                                      const std::vector<WaveletBand>& bands) {
+                                      const std::vector<WaveletBand>& bands,
+                                      const filter_detail::Window& window) {
   const WaveletFilters filters = GetWaveletFilters(params.family);
   std::array<Grid<double>, 4> sums;
   const int rotations = params.rotation_invariant ? 4 : 1;
-  for (int r = 0; r < rotations; ++r) IbsiRotation(input, filters, params, r, bands, sums);
+  for (int r = 0; r < rotations; ++r) IbsiRotation(input, filters, params, r, bands, window, sums);
   if (rotations > 1) {
     for (Grid<double>& g : sums) {
       for (double& v : g.data) v /= static_cast<double>(rotations);
@@ -173,9 +174,11 @@ std::array<Grid<double>, 4> IbsiBands(const Grid<double>& input, const WaveletPa
 }
 
 // PyRadiomics' _swt3 with force2D: wrap-extend odd sizes to even, apply the
-// undilated level-1 periodic SWT `level` times to the approximation, crop.
+// undilated level-1 periodic SWT `level` times to the approximation, crop
+// (to `window`, which lies inside the input).
 std::array<Grid<double>, 4> PyRadiomicsBands(const Grid<double>& input, const WaveletParams& params,
-                                             const std::vector<WaveletBand>& bands) {
+                                             const std::vector<WaveletBand>& bands,
+                                             const filter_detail::Window& window) {
   const int width = input.width;
   const int height = input.height;
   const int ext_w = width + width % 2;
@@ -192,33 +195,25 @@ std::array<Grid<double>, 4> PyRadiomicsBands(const Grid<double>& input, const Wa
   for (int level = 1; level < params.level; ++level) {
     data = filter_detail::FilterSeparable(data, low, low, Padding::kPeriodic);
   }
-  std::array<Grid<double>, 4> full;
+  std::array<Grid<double>, 4> result;
   for (int kind = 0; kind < 2; ++kind) {
     std::vector<const filter_detail::Taps*> tys;
     std::vector<Grid<double>*> outs;
     for (const WaveletBand band : bands) {
       if (IsLow(band, 0) != (kind == 0)) continue;
       tys.push_back(IsLow(band, 1) ? &low : &high);
-      outs.push_back(&full[static_cast<int>(band)]);
+      outs.push_back(&result[static_cast<int>(band)]);
     }
     if (tys.empty()) continue;
-    filter_detail::FilterSeparableInto(data, kind == 0 ? low : high, tys, Padding::kPeriodic, outs,
-                                       /*accumulate=*/false);
-  }
-  std::array<Grid<double>, 4> result;
-  for (const WaveletBand band : bands) {
-    const Grid<double>& src = full[static_cast<int>(band)];
-    Grid<double>& out = result[static_cast<int>(band)];
-    out = Grid<double>(width, height);
-    for (int y = 0; y < height; ++y) {
-      for (int x = 0; x < width; ++x) out.at(x, y) = src.at(x, y);
-    }
+    filter_detail::FilterSeparableWindowInto(data, kind == 0 ? low : high, tys, Padding::kPeriodic,
+                                             window, outs, /*accumulate=*/false);
   }
   return result;
 }
 
 std::array<Grid<double>, 4> ComputeBands(const Image& image, const WaveletParams& params,
-                                         const std::vector<WaveletBand>& bands) {
+                                         const std::vector<WaveletBand>& bands,
+                                         const filter_detail::Window& window) {
   filter_detail::ThrowIfInvalid(filter_detail::CheckWavelet(params));
   if (image.pixels.width == 0 || image.pixels.height == 0) {
     std::array<Grid<double>, 4> empty;
@@ -226,8 +221,12 @@ std::array<Grid<double>, 4> ComputeBands(const Image& image, const WaveletParams
     return empty;
   }
   return params.convention == WaveletConvention::kPyRadiomics
-             ? PyRadiomicsBands(image.pixels, params, bands)
-             : IbsiBands(image.pixels, params, bands);
+             ? PyRadiomicsBands(image.pixels, params, bands, window)
+             : IbsiBands(image.pixels, params, bands, window);
+}
+
+filter_detail::Window WholeImage(const Image& image) {
+  return filter_detail::Window{0, 0, image.pixels.width, image.pixels.height};
 }
 
 }  // namespace
@@ -322,16 +321,30 @@ WaveletFilters GetWaveletFilters(WaveletFamily family) {
 }
 
 Image WaveletFilter(const Image& image, const WaveletParams& params) {
-  std::array<Grid<double>, 4> bands = ComputeBands(image, params, {params.band});
+  std::array<Grid<double>, 4> bands = ComputeBands(image, params, {params.band}, WholeImage(image));
   return Image{std::move(bands[static_cast<int>(params.band)]), image.spacing};
 }
 
 std::array<Image, 4> WaveletDecomposition(const Image& image, const WaveletParams& params) {
   std::array<Grid<double>, 4> bands = ComputeBands(
-      image, params, {WaveletBand::kLL, WaveletBand::kLH, WaveletBand::kHL, WaveletBand::kHH});
+      image, params, {WaveletBand::kLL, WaveletBand::kLH, WaveletBand::kHL, WaveletBand::kHH},
+      WholeImage(image));
   std::array<Image, 4> out;
   for (int b = 0; b < 4; ++b) out[b] = Image{std::move(bands[b]), image.spacing};
   return out;
 }
+
+namespace filter_detail {
+
+std::array<Image, 4> WaveletBandsWindow(const Image& image, const WaveletParams& params,
+                                        const std::vector<WaveletBand>& bands,
+                                        const Window& window) {
+  std::array<Grid<double>, 4> grids = ComputeBands(image, params, bands, window);
+  std::array<Image, 4> out;
+  for (int b = 0; b < 4; ++b) out[b] = Image{std::move(grids[b]), image.spacing};
+  return out;
+}
+
+}  // namespace filter_detail
 
 }  // namespace fedrad::site_agent::radiomics
