@@ -12,6 +12,8 @@ packages=(
   nlohmann-json3-dev            # configs and message metadata
   libcli11-dev                  # command-line parsing
   libgtest-dev                  # tests
+  r-cran-glmnet                 # tests: reference LASSO path (Rscript + glmnet)
+  liblinear-tools               # tests: reference squared-hinge SVM (liblinear-train -s 2)
 )
 
 as_root=()

@@ -1,0 +1,42 @@
+// A site's local dense training table, as the statistic providers see it.
+//
+// Rows are cases, columns are features (already joined and numeric). Labels
+// are 0/1; fold ids (optional) assign each case to a cross-validation fold
+// chosen by the site itself. The table never leaves the site: only the
+// aggregated arrays computed from it by the providers in providers.hpp do.
+#pragma once
+
+#include <Eigen/Dense>
+#include <vector>
+
+#include "fedrad/common/status.hpp"
+
+namespace fedrad::site_agent::stats {
+
+struct LocalTable {
+  Eigen::MatrixXd x;      // n x p features
+  Eigen::VectorXd y;      // n labels, each 0 or 1
+  std::vector<int> fold;  // empty, or n fold ids >= 0
+};
+
+// Checks shapes, labels in {0, 1}, finite features and non-negative fold ids.
+common::Status ValidateTable(const LocalTable& table);
+
+// Which rows of a table a request is about. Sites resolve fold ids locally;
+// the coordinator never learns which row is in which fold.
+struct RowSubset {
+  enum class Kind {
+    kAll,          // every row
+    kTrainOfFold,  // rows whose fold id differs from `fold` (training part)
+    kTestOfFold,   // rows whose fold id equals `fold` (held-out part)
+  };
+  Kind kind = Kind::kAll;
+  int fold = -1;
+};
+
+// Indices of the rows of `table` selected by `subset` (kInvalidArgument if a
+// fold subset is asked of a table without fold ids).
+common::Result<std::vector<Eigen::Index>> SelectRows(const LocalTable& table,
+                                                     const RowSubset& subset);
+
+}  // namespace fedrad::site_agent::stats

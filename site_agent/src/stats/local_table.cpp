@@ -1,0 +1,58 @@
+#include "fedrad/site_agent/stats/local_table.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace fedrad::site_agent::stats {
+
+using common::InvalidArgument;
+using common::Result;
+using common::Status;
+
+Status ValidateTable(const LocalTable& table) {
+  if (table.y.size() != table.x.rows()) {
+    return InvalidArgument("local table: " + std::to_string(table.x.rows()) + " feature rows but " +
+                           std::to_string(table.y.size()) + " labels");
+  }
+  if (!table.fold.empty() && static_cast<Eigen::Index>(table.fold.size()) != table.x.rows()) {
+    return InvalidArgument("local table: " + std::to_string(table.x.rows()) + " rows but " +
+                           std::to_string(table.fold.size()) + " fold ids");
+  }
+  for (Eigen::Index i = 0; i < table.y.size(); ++i) {
+    if (table.y[i] != 0.0 && table.y[i] != 1.0) {
+      return InvalidArgument("local table: row " + std::to_string(i) +
+                             ": label must be 0 or 1, got " + std::to_string(table.y[i]));
+    }
+  }
+  if (!table.x.allFinite()) {
+    return InvalidArgument("local table: features contain NaN or infinite values");
+  }
+  for (std::size_t i = 0; i < table.fold.size(); ++i) {
+    if (table.fold[i] < 0) {
+      return InvalidArgument("local table: row " + std::to_string(i) +
+                             ": fold id must be >= 0, got " + std::to_string(table.fold[i]));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Eigen::Index>> SelectRows(const LocalTable& table, const RowSubset& subset) {
+  std::vector<Eigen::Index> rows;
+  const Eigen::Index n = table.x.rows();
+  if (subset.kind == RowSubset::Kind::kAll) {
+    rows.reserve(static_cast<std::size_t>(n));
+    for (Eigen::Index i = 0; i < n; ++i) rows.push_back(i);
+    return rows;
+  }
+  if (static_cast<Eigen::Index>(table.fold.size()) != n) {
+    return InvalidArgument("row subset: fold " + std::to_string(subset.fold) +
+                           " requested but the local table has no fold ids");
+  }
+  const bool test = subset.kind == RowSubset::Kind::kTestOfFold;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    if ((table.fold[static_cast<std::size_t>(i)] == subset.fold) == test) rows.push_back(i);
+  }
+  return rows;
+}
+
+}  // namespace fedrad::site_agent::stats
