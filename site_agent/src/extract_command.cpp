@@ -13,6 +13,8 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "fedrad/common/config_common.hpp"
 #include "fedrad/common/csv.hpp"
 #include "fedrad/common/files.hpp"
@@ -93,30 +95,6 @@ class Progress {
   Clock::time_point last_{};
   std::mutex mutex_;
 };
-
-// Columns in a data-independent order: regions in params order (lesion,
-// rings, parenchyma); within a region, the order of the first case that has it.
-std::vector<std::string> TableColumns(const std::vector<const CaseResult*>& results,
-                                      const radiomics::ExtractionParams& params) {
-  std::vector<std::string> region_order = {"lesion"};
-  for (double w : params.ring_widths_mm) region_order.push_back(radiomics::RingRegionName(w));
-  region_order.push_back("parenchyma");
-  std::vector<std::string> columns;
-  std::set<std::string> seen;
-  for (const std::string& region : region_order) {
-    const std::string prefix = region + "_";
-    for (const CaseResult* r : results) {
-      bool any = false;
-      for (const auto& [name, value] : r->features) {
-        if (name.rfind(prefix, 0) != 0) continue;
-        any = true;
-        if (seen.insert(name).second) columns.push_back(name);
-      }
-      if (any) break;
-    }
-  }
-  return columns;
-}
 
 }  // namespace
 
@@ -219,6 +197,22 @@ common::Result<ExtractSummary> RunExtract(const ExtractOptions& options, std::os
     cases.push_back(std::move(in));
   }
 
+  // Refuse an unwritable output before computing anything.
+  {
+    const std::filesystem::path out_path(options.out);
+    const std::filesystem::path dir =
+        out_path.has_parent_path() ? out_path.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      return common::NotFound("--out " + options.out + ": folder " + dir.string() +
+                              " does not exist");
+    }
+    if (::access(dir.c_str(), W_OK) != 0) {
+      return common::PermissionDenied("--out " + options.out + ": folder " + dir.string() +
+                                      " is not writable");
+    }
+  }
+
   ExtractSummary summary;
   summary.cases = cases.size();
   summary.table_path = options.out;
@@ -265,11 +259,19 @@ common::Result<ExtractSummary> RunExtract(const ExtractOptions& options, std::os
   for (const auto& r : results) {
     if (r) ok.push_back(&*r);
   }
-  const std::vector<std::string> columns = TableColumns(ok, params);
+  const std::vector<std::string> columns = radiomics::FeatureColumns(params);
   std::string table = "case_id";
   for (const auto& c : columns) table += "," + common::CsvEscape(c);
   table += "\n";
+  const std::set<std::string> column_set(columns.begin(), columns.end());
   for (const CaseResult* r : ok) {
+    for (const auto& [name, value] : r->features) {
+      // Cannot happen unless FeatureColumns and the pipeline disagree: a bug.
+      if (column_set.count(name) == 0) {
+        return common::Internal("feature " + name + " of case " + r->case_id +
+                                " is not among the table's columns");
+      }
+    }
     std::map<std::string, double> values(r->features.begin(), r->features.end());
     table += common::CsvEscape(r->case_id);
     for (const auto& c : columns) {

@@ -259,3 +259,77 @@ TEST(RadiomicsExtractionTest, ShippedExampleParamsAreExactlyTheDefaults) {
 
 }  // namespace
 }  // namespace fedrad::site_agent::radiomics
+
+namespace fedrad::site_agent::radiomics {
+namespace {
+
+TEST(RadiomicsExtractionTest, ColumnsAreDataIndependentAndCoverEveryFeature) {
+  const ExtractionParams params = Params(R"({
+      "imageType": {"Original": {}, "LoG": {"sigma": [1.0]}, "Square": {}},
+      "featureClass": {"firstorder": [], "shape2D": [], "glszm": ["ZoneEntropy"]},
+      "regions": {"ringWidthsMm": [2]}})");
+  const std::vector<std::string> columns = FeatureColumns(params);
+  const std::set<std::string> column_set(columns.begin(), columns.end());
+  EXPECT_EQ(column_set.size(), columns.size());
+  const Image image = SpeckleImage(90, 70, 8);
+  const Mask lesion = Ellipse(90, 70, 40, 35, 12, 10);
+  const Mask parenchyma = Ellipse(90, 70, 75, 35, 8, 20);
+  auto result = ExtractFromArrays("c", image, lesion, &parenchyma, nullptr, params);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->features.size(), columns.size()) << "every region present: every column";
+  for (const auto& [name, value] : result->features) EXPECT_EQ(column_set.count(name), 1u) << name;
+  EXPECT_EQ(column_set.count("parenchyma_square_glszm_ZoneEntropy"), 1u);
+  EXPECT_EQ(column_set.count("lesion_square_shape2D_MeshSurface"), 0u);
+}
+
+TEST(RadiomicsExtractionTest, PointwiseFiltersScaleByTheWholeImage) {
+  // A bright pixel far from the lesion sets the image maximum; the lesion's
+  // square-filtered values must use it (as whole-image filtering does).
+  Image image = SpeckleImage(200, 100, 9);
+  image.pixels.at(190, 90) = 5000.0;
+  const Mask lesion = Ellipse(200, 100, 40, 50, 10, 8);
+  const ExtractionParams params = Params(R"({"imageType": {"Square": {}},
+      "featureClass": {"firstorder": ["Maximum"]}, "regions": {"ringWidthsMm": []}})");
+  auto result = ExtractFromArrays("c", image, lesion, nullptr, nullptr, params);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  double lesion_max = 0;
+  for (std::size_t i = 0; i < lesion.data.size(); ++i) {
+    if (lesion.data[i] != 0) lesion_max = std::max(lesion_max, image.pixels.data[i]);
+  }
+  const double expected = lesion_max * lesion_max / 5000.0;  // PyRadiomics: x^2 / max|x|
+  EXPECT_NEAR(AsMap(*result).at("lesion_square_firstorder_Maximum"), expected, 1e-9 * expected);
+}
+
+TEST(RadiomicsExtractionTest, ConstantLesionGivesTheDocumentedGlcmValues) {
+  Image image = SpeckleImage(60, 60, 10);
+  const Mask lesion = Ellipse(60, 60, 30, 30, 17, 11);
+  for (std::size_t i = 0; i < lesion.data.size(); ++i) {
+    if (lesion.data[i] != 0) image.pixels.data[i] = 77.0;
+  }
+  const ExtractionParams params = Params(R"({"imageType": {"Original": {}},
+      "featureClass": {"glcm": ["Imc1", "Imc2", "Correlation"]}, "regions": {"ringWidthsMm": []}})");
+  auto result = ExtractFromArrays("c", image, lesion, nullptr, nullptr, params);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  const auto values = AsMap(*result);
+  EXPECT_EQ(values.at("lesion_original_glcm_Imc1"), 0.0);
+  EXPECT_EQ(values.at("lesion_original_glcm_Imc2"), 0.0);
+  EXPECT_EQ(values.at("lesion_original_glcm_Correlation"), 1.0);
+}
+
+TEST(RadiomicsExtractionTest, ResegmentationIsDecidedOnTheOriginalImage) {
+  const Image image = SpeckleImage(80, 60, 11);
+  const Mask lesion = Ellipse(80, 60, 40, 30, 15, 12);
+  const ExtractionParams params = Params(R"({"imageType": {"Original": {}, "LoG": {"sigma": [1.0]}},
+      "featureClass": {"shape2D": ["PixelSurface"], "firstorder": ["Mean"]},
+      "setting": {"resegmentRange": [20, 60]}, "regions": {"ringWidthsMm": []}})");
+  auto result = ExtractFromArrays("c", image, lesion, nullptr, nullptr, params);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  // LoG values lie far outside [20, 60]; with the range applied to the
+  // filtered image nothing would be left. The original's intensity mask is
+  // used instead, so the LoG features exist.
+  EXPECT_EQ(AsMap(*result).count("lesion_log-sigma-1-0-mm-2D_firstorder_Mean"), 1u);
+  EXPECT_TRUE(result->warnings.empty()) << result->warnings.front();
+}
+
+}  // namespace
+}  // namespace fedrad::site_agent::radiomics

@@ -19,6 +19,7 @@ using common::ObjectReader;
 using nlohmann::json;
 
 constexpr int kMaxFilterMargin = 512;
+constexpr int kDefaultBinCount = 32;
 
 // A list of numbers under `key` (optional); errors recorded with the key's
 // pointer. Each value must lie in [min, max].
@@ -278,7 +279,7 @@ void ParseImageTypes(ObjectReader& root, ExtractionParams* params) {
     ObjectReader wav = types.Object("Wavelet");
     const std::string family = wav.Choice("wavelet", {"haar", "db2", "db3", "coif1"}, "coif1");
     std::vector<std::string> bands = wav.StringList("bands", {"LL", "LH", "HL", "HH"});
-    const std::string convention = wav.Choice("convention", {"ibsi", "pyradiomics"}, "pyradiomics");
+    const std::string convention = wav.Choice("convention", {"ibsi", "pyradiomics"}, "ibsi");
     wav.Finish();
     for (std::size_t i = 0; i < bands.size(); ++i) {
       auto band = ParseWaveletBand(bands[i]);
@@ -385,13 +386,24 @@ void ParseFeatureClasses(ObjectReader& root, ExtractionParams* params) {
 void ParseSetting(ObjectReader& root, ExtractionParams* params) {
   ObjectReader s = root.OptionalObject("setting");
   DiscretisationSettings& d = params->discretisation;
+  // Ultrasound intensities have no physical unit, so the default is a fixed
+  // bin count (IBSI's advice for arbitrary units; it also keeps filtered
+  // images, whose values are small, from collapsing into one bin). Giving
+  // binWidth selects fixed bin width instead.
+  if (s.Has("binWidth") && s.Has("binCount")) {
+    s.Error("binCount", "give either binWidth (fixed bin width) or binCount, not both");
+  }
   d.bin_width = s.Number("binWidth", 25.0, 1e-9, 1e12);
   const std::string mode = s.Choice("discretisation", {"ibsi", "pyradiomics"}, "ibsi");
-  d.mode = mode == "ibsi" ? DiscretisationMode::kFixedBinWidth
-                          : DiscretisationMode::kFixedBinWidthPyRadiomics;
-  if (s.Has("binCount")) {
+  d.bin_count = static_cast<int>(s.Int("binCount", kDefaultBinCount, 1, kMaxTextureLevels));
+  if (s.Has("binWidth")) {
+    d.mode = mode == "ibsi" ? DiscretisationMode::kFixedBinWidth
+                            : DiscretisationMode::kFixedBinWidthPyRadiomics;
+  } else {
     d.mode = DiscretisationMode::kFixedBinCount;
-    d.bin_count = static_cast<int>(s.Int("binCount", 32, 1, kMaxTextureLevels));
+    if (mode == "pyradiomics") {
+      s.Error("discretisation", "\"pyradiomics\" bin edges apply to binWidth; give binWidth too");
+    }
   }
   if (s.Has("resegmentRange")) {
     const std::vector<double> range = NumberList(s, "resegmentRange", {}, -1e300, 1e300);
@@ -527,6 +539,8 @@ bool Selected(const ExtractionParams& params, const std::string& family, const s
 
 ExtractionParams DefaultExtractionParams() {
   ExtractionParams params;
+  params.discretisation.mode = DiscretisationMode::kFixedBinCount;
+  params.discretisation.bin_count = kDefaultBinCount;
   for (double sigma : {1.0, 2.0, 3.0}) {
     LogParams p;
     p.sigma_mm = sigma;
@@ -536,7 +550,7 @@ ExtractionParams DefaultExtractionParams() {
        {WaveletBand::kLL, WaveletBand::kLH, WaveletBand::kHL, WaveletBand::kHH}) {
     WaveletParams p;
     p.band = band;
-    p.convention = WaveletConvention::kPyRadiomics;
+    p.convention = WaveletConvention::kIbsi;
     params.filters.emplace_back(p);
   }
   for (const std::string& family : kFeatureFamilies) params.families[family] = {};
@@ -559,6 +573,31 @@ common::Result<ExtractionParams> ParseExtractionParams(const json& document,
   return params;
 }
 
+std::vector<std::string> FeatureColumns(const ExtractionParams& params) {
+  std::vector<std::string> regions = {"lesion"};
+  for (double w : params.ring_widths_mm) regions.push_back(RingRegionName(w));
+  if (params.parenchyma) regions.push_back("parenchyma");
+  std::vector<std::pair<std::string, bool>> images;  // name, is original
+  if (params.original) images.emplace_back("original", true);
+  for (const FilterSpec& spec : params.filters) images.emplace_back(FilterName(spec), false);
+  const auto& names = FamilyFeatureNames();
+  std::vector<std::string> columns;
+  for (const std::string& region : regions) {
+    for (const auto& [image, is_original] : images) {
+      for (const std::string& family : kFeatureFamilies) {
+        if (params.families.count(family) == 0) continue;
+        if (family == "shape2D" && !is_original) continue;
+        for (const std::string& name : names.at(family)) {
+          if (Selected(params, family, name)) {
+            columns.push_back(region + "_" + image + "_" + family + "_" + name);
+          }
+        }
+      }
+    }
+  }
+  return columns;
+}
+
 common::Result<ExtractionParams> LoadExtractionParams(const std::string& path) {
   FEDRAD_ASSIGN_OR_RETURN(json document, common::ReadJsonFile(path));
   return ParseExtractionParams(document, path);
@@ -576,6 +615,8 @@ json CaseResult::Provenance() const {
           {"lesion_mask_sha256", lesion_mask_sha256},
           {"parenchyma_mask_sha256",
            parenchyma_mask_sha256.empty() ? json(nullptr) : json(parenchyma_mask_sha256)},
+          {"field_of_view_mask_sha256",
+           field_of_view_mask_sha256.empty() ? json(nullptr) : json(field_of_view_mask_sha256)},
           {"size", json::array({width, height})},
           {"spacing_mm", SpacingJson(spacing)},
           {"regions", regions_json},
@@ -665,6 +706,27 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
   }
   margin = std::min(margin, kMaxFilterMargin);
 
+  bool uses_periodic_padding = false;
+  for (const FilterSpec& spec : params.filters) {
+    const auto* wavelet = std::get_if<WaveletParams>(&spec);
+    if (wavelet != nullptr && (wavelet->convention == WaveletConvention::kPyRadiomics ||
+                               wavelet->padding == Padding::kPeriodic)) {
+      uses_periodic_padding = true;
+    }
+  }
+  // Square, square root, logarithm and exponential scale by the largest |x|
+  // of the whole image: computed once on the whole image, then cropped.
+  std::vector<std::optional<Image>> whole_image_filtered(params.filters.size());
+  for (std::size_t i = 0; i < params.filters.size(); ++i) {
+    const FilterSpec& spec = params.filters[i];
+    if (std::holds_alternative<SquareParams>(spec) ||
+        std::holds_alternative<SquareRootParams>(spec) ||
+        std::holds_alternative<LogarithmParams>(spec) ||
+        std::holds_alternative<ExponentialParams>(spec)) {
+      whole_image_filtered[i] = ApplyFilter(source, spec);
+    }
+  }
+
   const bool want_glszm = params.families.count("glszm") != 0;
   const bool want_gldzm = params.families.count("gldzm") != 0;
   for (const auto& [region_name, region_mask] : regions) {
@@ -675,10 +737,16 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
     // filtering; they are computed on the bounding box only (the window),
     // and the features only look at the window: every family depends on the
     // ROI pixels alone (in raster order), never on where the ROI sits.
-    const int x0 = std::max(0, info.min_x - margin);
-    const int y0 = std::max(0, info.min_y - margin);
-    const int x1 = std::min(w - 1, info.max_x + margin);
-    const int y1 = std::min(h - 1, info.max_y + margin);
+    int x0 = std::max(0, info.min_x - margin);
+    int y0 = std::max(0, info.min_y - margin);
+    int x1 = std::min(w - 1, info.max_x + margin);
+    int y1 = std::min(h - 1, info.max_y + margin);
+    // Periodic padding wraps around the image: a crop that touches a border
+    // must then span the whole axis, or it would wrap onto its own far edge.
+    if (uses_periodic_padding) {
+      if (x0 == 0 || x1 == w - 1) x0 = 0, x1 = w - 1;
+      if (y0 == 0 || y1 == h - 1) y0 = 0, y1 = h - 1;
+    }
     Image crop;
     crop.spacing = source.spacing;
     crop.pixels = Crop(source.pixels, x0, y0, x1 - x0 + 1, y1 - y0 + 1);
@@ -686,15 +754,28 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
                                        info.max_x - info.min_x + 1, info.max_y - info.min_y + 1};
     const Mask window_mask = Crop(region_mask, info.min_x, info.min_y, window.width, window.height);
 
+    // Re-segmentation (a range in the original image's units) is decided on
+    // the original image, and that intensity mask is used for every image
+    // type, as PyRadiomics does.
+    const Image original{Crop(crop.pixels, window.x0, window.y0, window.width, window.height),
+                         crop.spacing};
+    const Mask intensity_mask = PrepareIntensityRoi(original, window_mask, roi_settings).mask;
+    DiscretisationSettings filtered_settings = roi_settings;
+    filtered_settings.resegment_min.reset();
+    filtered_settings.resegment_max.reset();
+
     std::string level_error;
     auto run_image = [&](const std::string& image_name, const Image& img, bool with_shape) {
-      const IntensityRoi roi = PrepareIntensityRoi(img, window_mask, roi_settings);
+      const bool is_original = with_shape;
+      const DiscretisationSettings& settings = is_original ? roi_settings : filtered_settings;
+      const IntensityRoi roi =
+          PrepareIntensityRoi(img, is_original ? window_mask : intensity_mask, settings);
       if (CountRoi(roi.mask) == 0) {
         result.warnings.push_back(region_name + "/" + image_name +
                                   ": no pixel left after re-segmentation; features absent");
         return;
       }
-      const LevelImage levels = DiscretisePrepared(roi, roi_settings);
+      const LevelImage levels = DiscretisePrepared(roi, settings);
       if (levels.num_levels > kMaxTextureLevels) {
         level_error = region_name + "/" + image_name + ": discretisation gives " +
                       std::to_string(levels.num_levels) + " grey levels, more than the " +
@@ -719,11 +800,7 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
         }
       }
     };
-    if (params.original) {
-      Image original{Crop(crop.pixels, window.x0, window.y0, window.width, window.height),
-                     crop.spacing};
-      run_image("original", original, true);
-    }
+    if (params.original) run_image("original", original, true);
     // Wavelet bands that differ only in the band come from one decomposition:
     // the first of them computes all and parks the others here.
     std::vector<std::optional<Image>> pending(params.filters.size());
@@ -734,6 +811,10 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
       if (pending[i]) {
         filtered = std::move(*pending[i]);
         pending[i].reset();
+      } else if (whole_image_filtered[i]) {
+        filtered.spacing = whole_image_filtered[i]->spacing;
+        filtered.pixels = Crop(whole_image_filtered[i]->pixels, info.min_x, info.min_y,
+                               window.width, window.height);
       } else if (const auto* wavelet = std::get_if<WaveletParams>(&spec)) {
         std::vector<WaveletBand> bands;
         std::vector<std::size_t> users;
@@ -789,12 +870,20 @@ common::Result<CaseResult> ExtractCase(const CaseInput& input, const ExtractionP
       ExtractFromArrays(input.case_id, loaded.image, lesion, parenchyma ? &*parenchyma : nullptr,
                         fov ? &*fov : nullptr, params);
   if (!extracted.ok()) {
-    return extracted.status().Wrap(input.case_id + " (" + input.lesion_mask_path + ")");
+    std::string files = "image " + input.image_path + ", lesion mask " + input.lesion_mask_path;
+    if (!input.parenchyma_mask_path.empty()) {
+      files += ", parenchyma mask " + input.parenchyma_mask_path;
+    }
+    return extracted.status().Wrap("case " + input.case_id + " (" + files + ")");
   }
   CaseResult result = std::move(extracted).value();
   for (auto& warning : loaded.warnings) result.warnings.insert(result.warnings.begin(), warning);
   FEDRAD_ASSIGN_OR_RETURN(result.image_sha256, common::Sha256File(input.image_path));
   FEDRAD_ASSIGN_OR_RETURN(result.lesion_mask_sha256, common::Sha256File(input.lesion_mask_path));
+  if (fov) {
+    FEDRAD_ASSIGN_OR_RETURN(result.field_of_view_mask_sha256,
+                            common::Sha256File(input.field_of_view_mask_path));
+  }
   if (parenchyma) {
     FEDRAD_ASSIGN_OR_RETURN(result.parenchyma_mask_sha256,
                             common::Sha256File(input.parenchyma_mask_path));

@@ -342,12 +342,19 @@ GlcmValues ComputeGlcmValues(const Glcm& glcm) {
   // both equal HX + HY exactly (the marginals sum to 1).
   const double hxy1 = hx + hy;
   const double hxy2 = hx + hy;
+  // Entropies below kEntropyFloor bits are rounding noise of a one-level
+  // matrix (the smallest real entropy of a 2-level distribution over 1e7
+  // pixels is ~2e-6 bits): treat them as 0 so a constant ROI gives the
+  // documented Imc1 = Imc2 = 0 and Correlation = 1 whatever its shape.
+  constexpr double kEntropyFloor = 1e-12;
   const double h_max = std::max(hx, hy);
-  const double imc1 = h_max > 0.0 ? (joint_entropy - hxy1) / h_max : 0.0;
+  const double imc1 = h_max > kEntropyFloor ? (joint_entropy - hxy1) / h_max : 0.0;
   const double imc2_arg = hxy2 - joint_entropy;
-  const double imc2 = imc2_arg > 0.0 ? std::sqrt(1.0 - std::exp(-2.0 * imc2_arg)) : 0.0;
+  const double imc2 =
+      imc2_arg > kEntropyFloor ? std::sqrt(1.0 - std::exp(-2.0 * imc2_arg)) : 0.0;
   const double sigma_product = std::sqrt(var_x * var_y);
-  const double correlation = sigma_product > 0.0 ? covariance / sigma_product : 1.0;
+  const double correlation =
+      sigma_product > kEntropyFloor * (1.0 + mu_x * mu_x) ? covariance / sigma_product : 1.0;
 
   values[kAutocorrelation] = autocorrelation;
   values[kJointAverage] = mu_x;

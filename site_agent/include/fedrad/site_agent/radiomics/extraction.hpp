@@ -109,6 +109,7 @@ struct CaseResult {
   std::string image_sha256;
   std::string lesion_mask_sha256;
   std::string parenchyma_mask_sha256;
+  std::string field_of_view_mask_sha256;
   Spacing spacing;
   int width = 0;
   int height = 0;
@@ -117,6 +118,12 @@ struct CaseResult {
   // Provenance record for the JSON sidecar.
   nlohmann::json Provenance() const;
 };
+
+// The feature columns these parameters produce, in table order: regions
+// (lesion, rings, parenchyma), then image types, families and features in
+// computation order. Independent of the data, so every table made with the
+// same parameters has the same columns.
+std::vector<std::string> FeatureColumns(const ExtractionParams& params);
 
 // Computes features of an image already in memory (no file access).
 common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const Image& image,

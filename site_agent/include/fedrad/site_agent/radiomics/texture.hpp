@@ -228,7 +228,7 @@ struct GlcmOptions {
   // false (IBSI): the offsets of distance d are d*(dx,dy) for the 4
   //   kTextureDirections2D.
   // true (PyRadiomics `distances`): every offset with Chebyshev norm d, one
-  //   of each opposite pair: 4 for d = 1 (the same as above), 8d in general.
+  //   of each opposite pair: 4 for d = 1 (the same as above), 4d in general.
   bool all_offsets_at_distance = false;
 };
 
