@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <set>
 
 #include "fedrad/common/csv.hpp"
@@ -201,15 +203,19 @@ RegionInfo DescribeRegion(const std::string& name, const Mask& mask) {
   info.name = name;
   info.min_x = mask.width;
   info.min_y = mask.height;
-  for (int y = 0; y < mask.height; ++y) {
+  // All-zero rows (most of the image) are skipped with a vectorised memcmp.
+  const std::vector<std::uint8_t> zeros(static_cast<std::size_t>(std::max(mask.width, 0)), 0);
+  for (int y = 0; y < mask.height && !zeros.empty(); ++y) {
+    const std::uint8_t* row = &mask.data[zeros.size() * static_cast<std::size_t>(y)];
+    if (std::memcmp(row, zeros.data(), zeros.size()) == 0) continue;
     for (int x = 0; x < mask.width; ++x) {
-      if (mask.at(x, y) == 0) continue;
+      if (row[x] == 0) continue;
       ++info.pixels;
       info.min_x = std::min(info.min_x, x);
-      info.min_y = std::min(info.min_y, y);
       info.max_x = std::max(info.max_x, x);
-      info.max_y = std::max(info.max_y, y);
     }
+    info.min_y = std::min(info.min_y, y);
+    info.max_y = y;
   }
   if (info.pixels == 0) info.min_x = info.min_y = 0;
   return info;
@@ -727,10 +733,47 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
     }
   }
 
+  // Each region's bounding box, computed once.
+  std::vector<RegionInfo> infos;
+  infos.reserve(regions.size());
+  for (const auto& [region_name, region_mask] : regions) {
+    infos.push_back(DescribeRegion(region_name, region_mask));
+  }
+
+  // LoG responses shared between regions. With non-periodic padding and a
+  // kernel reach within the margin, the response at a pixel of a region's
+  // box equals the whole-image response (the crop's padding is never
+  // reached, or is the image's own), so it does not depend on which crop it
+  // came from: the first region computes the whole-image response on the
+  // bounding box of its own box and of every later box that contains it
+  // (the rings' boxes contain the lesion's), and later regions whose box
+  // lies inside cut their window out of it, bit for bit.
+  struct SharedWindow {
+    int x0 = 0;
+    int y0 = 0;
+    Image image;
+  };
+  std::vector<std::optional<SharedWindow>> shared_log(params.filters.size());
+  auto log_shareable = [&](const FilterSpec& spec) {
+    const auto* p = std::get_if<LogParams>(&spec);
+    if (p == nullptr) return false;
+    const Padding padding = p->padding.value_or(
+        p->convention == LogConvention::kPyRadiomics ? Padding::kNearest : Padding::kMirror);
+    return padding != Padding::kPeriodic &&
+           LogKernelRadius(p->sigma_mm / image.spacing.x_mm, *p) <= margin &&
+           LogKernelRadius(p->sigma_mm / image.spacing.y_mm, *p) <= margin;
+  };
+  // Whether the box [x0, x1] x [y0, y1] contains the region's box.
+  auto contains = [](int x0, int y0, int x1, int y1, const RegionInfo& inner) {
+    return x0 <= inner.min_x && y0 <= inner.min_y && x1 >= inner.max_x && y1 >= inner.max_y;
+  };
+
   const bool want_glszm = params.families.count("glszm") != 0;
   const bool want_gldzm = params.families.count("gldzm") != 0;
-  for (const auto& [region_name, region_mask] : regions) {
-    RegionInfo info = DescribeRegion(region_name, region_mask);
+  for (std::size_t region_index = 0; region_index < regions.size(); ++region_index) {
+    const std::string& region_name = regions[region_index].first;
+    const Mask& region_mask = regions[region_index].second;
+    const RegionInfo& info = infos[region_index];
     result.regions.push_back(info);
     // Filters run on the region's bounding box plus the widest filter
     // support, so filtered values inside the region equal whole-image
@@ -815,6 +858,34 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
         filtered.spacing = whole_image_filtered[i]->spacing;
         filtered.pixels = Crop(whole_image_filtered[i]->pixels, info.min_x, info.min_y,
                                window.width, window.height);
+      } else if (info.pixels > 0 && log_shareable(spec)) {
+        std::optional<SharedWindow>& shared = shared_log[i];
+        if (!shared ||
+            !contains(shared->x0, shared->y0, shared->x0 + shared->image.pixels.width - 1,
+                      shared->y0 + shared->image.pixels.height - 1, info)) {
+          RegionInfo box = info;
+          for (std::size_t later = region_index + 1; later < infos.size(); ++later) {
+            const RegionInfo& other = infos[later];
+            if (other.pixels == 0 ||
+                !contains(other.min_x, other.min_y, other.max_x, other.max_y, info)) {
+              continue;
+            }
+            box.min_x = std::min(box.min_x, infos[later].min_x);
+            box.min_y = std::min(box.min_y, infos[later].min_y);
+            box.max_x = std::max(box.max_x, infos[later].max_x);
+            box.max_y = std::max(box.max_y, infos[later].max_y);
+          }
+          shared.emplace();
+          shared->x0 = box.min_x;
+          shared->y0 = box.min_y;
+          shared->image = filter_detail::LaplacianOfGaussianWindow(
+              source, std::get<LogParams>(spec),
+              filter_detail::Window{box.min_x, box.min_y, box.max_x - box.min_x + 1,
+                                    box.max_y - box.min_y + 1});
+        }
+        filtered.spacing = shared->image.spacing;
+        filtered.pixels = Crop(shared->image.pixels, info.min_x - shared->x0,
+                               info.min_y - shared->y0, window.width, window.height);
       } else if (const auto* wavelet = std::get_if<WaveletParams>(&spec)) {
         std::vector<WaveletBand> bands;
         std::vector<std::size_t> users;

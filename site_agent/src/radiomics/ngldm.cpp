@@ -56,9 +56,17 @@ double AccumulateNgldm(const texture_internal::PaddedLevels& work, const RoiBox&
       if (level == 0) continue;
       num_voxels += 1.0;
       int dependence = 1;  // the centre itself (IBSI j = 1 + dependent neighbours)
-      for (std::ptrdiff_t offset : offsets) {
-        const int neighbour = levels[k + offset];
-        dependence += (neighbour != 0 && std::abs(neighbour - level) <= alpha) ? 1 : 0;
+      if (alpha == 0) {
+        // alpha = 0 (the default): dependent = equal level (non-zero, as the
+        // centre's level is), counted without a branch per neighbour.
+        for (std::ptrdiff_t offset : offsets) {
+          dependence += static_cast<int>(levels[k + offset] == level);
+        }
+      } else {
+        for (std::ptrdiff_t offset : offsets) {
+          const int neighbour = levels[k + offset];
+          dependence += (neighbour != 0 && std::abs(neighbour - level) <= alpha) ? 1 : 0;
+        }
       }
       ngldm.counts[static_cast<std::size_t>(level - 1) * columns +
                    static_cast<std::size_t>(dependence - 1)] += 1.0;

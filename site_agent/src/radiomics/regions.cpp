@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -56,11 +58,51 @@ void DistanceTransform1D(const std::vector<double>& f, double step, std::vector<
   }
 }
 
+// Calls visit(y, row) for each row of the mask that has an ROI pixel. All-zero
+// rows (most of an image with a small ROI) are skipped with memcmp against a
+// zero row, which the C library vectorises.
+template <typename Visit>
+void ForEachRoiRow(const Mask& mask, Visit visit) {
+  if (mask.width <= 0 || mask.height <= 0) return;
+  const auto width = static_cast<std::size_t>(mask.width);
+  const std::vector<std::uint8_t> zeros(width, 0);
+  for (int y = 0; y < mask.height; ++y) {
+    const std::uint8_t* row = mask.data.data() + width * static_cast<std::size_t>(y);
+    if (std::memcmp(row, zeros.data(), width) != 0) visit(y, row);
+  }
+}
+
+// Bounding box [x0, x1] x [y0, y1] (inclusive) of the ROI; x1 < x0 when empty.
+struct Box {
+  int x0 = 0;
+  int y0 = 0;
+  int x1 = -1;
+  int y1 = -1;
+};
+
+Box RoiBox(const Mask& mask) {
+  Box box{mask.width, mask.height, -1, -1};
+  ForEachRoiRow(mask, [&](int y, const std::uint8_t* row) {
+    int first = 0;
+    while (row[first] == 0) ++first;
+    int last = mask.width - 1;
+    while (row[last] == 0) --last;
+    box.x0 = std::min(box.x0, first);
+    box.x1 = std::max(box.x1, last);
+    box.y0 = std::min(box.y0, y);
+    box.y1 = y;
+  });
+  if (box.x1 < 0) return Box{};
+  return box;
+}
+
 }  // namespace
 
 std::size_t CountRoi(const Mask& mask) {
   std::size_t n = 0;
-  for (std::uint8_t v : mask.data) n += v != 0 ? 1 : 0;
+  ForEachRoiRow(mask, [&](int, const std::uint8_t* row) {
+    for (int x = 0; x < mask.width; ++x) n += row[x] != 0 ? 1 : 0;
+  });
   return n;
 }
 
@@ -100,8 +142,23 @@ Mask LesionRegion(const Mask& mask, ComponentRule rule) {
     for (std::size_t i = 0; i < mask.data.size(); ++i) out.data[i] = mask.data[i] != 0 ? 1 : 0;
     return out;
   }
+  // Components are labelled within the mask's bounding box only: every
+  // component lies inside it, and raster order within the box is the image's
+  // raster order restricted to it, so the labels (and the tie rule) are
+  // those of labelling the whole image.
+  const Box box = RoiBox(mask);
+  if (box.x1 < box.x0) return out;
+  const int bw = box.x1 - box.x0 + 1;
+  const int bh = box.y1 - box.y0 + 1;
+  Mask cropped(bw, bh, 0);
+  for (int y = 0; y < bh; ++y) {
+    std::copy_n(
+        &mask.data[static_cast<std::size_t>(mask.width) * static_cast<std::size_t>(box.y0 + y) +
+                   static_cast<std::size_t>(box.x0)],
+        bw, &cropped.data[static_cast<std::size_t>(bw) * static_cast<std::size_t>(y)]);
+  }
   Grid<int> labels;
-  const int n = LabelComponents(mask, &labels);
+  const int n = LabelComponents(cropped, &labels);
   if (n == 0) return out;
   std::vector<std::size_t> sizes(static_cast<std::size_t>(n) + 1, 0);
   for (int label : labels.data) ++sizes[static_cast<std::size_t>(label)];
@@ -110,7 +167,11 @@ Mask LesionRegion(const Mask& mask, ComponentRule rule) {
     if (sizes[static_cast<std::size_t>(label)] > sizes[static_cast<std::size_t>(best)])
       best = label;
   }
-  for (std::size_t i = 0; i < labels.data.size(); ++i) out.data[i] = labels.data[i] == best ? 1 : 0;
+  for (int y = 0; y < bh; ++y) {
+    for (int x = 0; x < bw; ++x) {
+      out.at(box.x0 + x, box.y0 + y) = labels.at(x, y) == best ? 1 : 0;
+    }
+  }
   return out;
 }
 

@@ -41,11 +41,21 @@ RoiBox FindRoiBox(const LevelImage& image) {
     while (row[first] == 0) ++first;
     int last = grid.width - 1;
     while (row[last] == 0) --last;
+    // Range check without a branch per pixel (vectorised): a level outside
+    // 0..num_levels is, as unsigned, above num_levels; only then is it
+    // located for the message.
+    const auto limit = static_cast<unsigned>(num_levels);
+    unsigned outside = 0;
     for (int x = first; x <= last; ++x) {
-      if (row[x] < 0 || row[x] > num_levels) {
-        throw std::invalid_argument("texture: level " + std::to_string(row[x]) + " at (" +
-                                    std::to_string(x) + "," + std::to_string(y) +
-                                    ") is outside 0..num_levels=" + std::to_string(num_levels));
+      outside |= static_cast<unsigned>(static_cast<unsigned>(row[x]) > limit);
+    }
+    if (outside != 0) {
+      for (int x = first; x <= last; ++x) {
+        if (row[x] < 0 || row[x] > num_levels) {
+          throw std::invalid_argument("texture: level " + std::to_string(row[x]) + " at (" +
+                                      std::to_string(x) + "," + std::to_string(y) +
+                                      ") is outside 0..num_levels=" + std::to_string(num_levels));
+        }
       }
     }
     box.x0 = std::min(box.x0, first);
