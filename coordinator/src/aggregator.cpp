@@ -30,6 +30,24 @@ Result<InProcessAggregator> InProcessAggregator::Create(std::vector<const LocalT
 Result<std::vector<double>> InProcessAggregator::Sum(
     const site_agent::stats::StatRequest& request) {
   ++rounds_;
+  return SumOne(request);
+}
+
+Result<std::vector<std::vector<double>>> InProcessAggregator::SumBatch(
+    const std::vector<site_agent::stats::StatRequest>& requests) {
+  ++rounds_;
+  std::vector<std::vector<double>> totals;
+  totals.reserve(requests.size());
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    auto total = SumOne(requests[r]);
+    if (!total.ok()) return total.status().Wrap("batch request " + std::to_string(r));
+    totals.push_back(std::move(total).value());
+  }
+  return totals;
+}
+
+Result<std::vector<double>> InProcessAggregator::SumOne(
+    const site_agent::stats::StatRequest& request) const {
   std::vector<double> total(site_agent::stats::ResultSize(request, num_features_), 0.0);
   for (std::size_t s = 0; s < tables_.size(); ++s) {
     auto part = site_agent::stats::Compute(*tables_[s], request);

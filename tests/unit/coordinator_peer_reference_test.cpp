@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "fedrad/coordinator/aggregator.hpp"
+#include "fedrad/coordinator/cross_validation.hpp"
 #include "fedrad/coordinator/lasso.hpp"
 #include "fedrad/coordinator/linear_svm.hpp"
+#include "fedrad/site_agent/stats/folds.hpp"
 #include "solver_test_data.hpp"
 
 namespace fedrad::coordinator {
@@ -171,6 +173,105 @@ TEST_F(PeerReferenceTest, LassoPathMatchesGlmnet) {
       "%.3g with KKT <= 1e-10 (%lld rounds)\n",
       columns, default_diff, static_cast<long long>(path->rounds), tight_diff,
       static_cast<long long>(tight->rounds));
+}
+
+// cv.glmnet(family = "binomial", foldid = <the sites' fold ids>) against
+// FitLassoCv over three sites: once with `lambda = <our master path>`
+// (cv.glmnet then fits every fold on that path: FoldLambdaPath::kMaster) and
+// once without (each fold its own path, predictions interpolated onto the
+// master path: FoldLambdaPath::kOwn). glmnet.control(fdev = 0, devmax = 1)
+// keeps glmnet from truncating paths, thresh = 1e-14.
+TEST_F(PeerReferenceTest, LassoCvMatchesCvGlmnet) {
+  const std::string rscript = FindExecutable("Rscript");
+  ASSERT_FALSE(rscript.empty()) << "Rscript not found on PATH: run scripts/install-deps.sh "
+                                   "(r-cran-glmnet)";
+  const LocalTable all = testing::MakeLogisticData(150, 12, 77);
+  LocalTable sites[3] = {testing::Rows(all, 0, 31), testing::Rows(all, 31, 108),
+                         testing::Rows(all, 108, 150)};
+  std::vector<int> foldid;
+  for (int s = 0; s < 3; ++s) {
+    auto folds = site_agent::stats::AssignFolds(sites[s].y, 5, 1 + static_cast<std::uint64_t>(s));
+    ASSERT_TRUE(folds.ok());
+    sites[s].fold = *folds;
+    foldid.insert(foldid.end(), folds->begin(), folds->end());
+  }
+  LassoCvResult ours[2];
+  const FoldLambdaPath modes[2] = {FoldLambdaPath::kMaster, FoldLambdaPath::kOwn};
+  for (int m = 0; m < 2; ++m) {
+    auto aggregator = InProcessAggregator::Create({&sites[0], &sites[1], &sites[2]});
+    ASSERT_TRUE(aggregator.ok());
+    LassoCvOptions options;
+    options.num_folds = 5;
+    options.fold_path = modes[m];
+    auto cv = FitLassoCv(*aggregator, options);
+    ASSERT_TRUE(cv.ok()) << cv.status().ToString();
+    ours[m] = std::move(cv).value();
+  }
+  {
+    std::ofstream x(dir_ / "x.txt"), y(dir_ / "y.txt"), lambda(dir_ / "lambda.txt"),
+        fold(dir_ / "foldid.txt");
+    char buf[64];
+    for (Eigen::Index i = 0; i < all.x.rows(); ++i) {
+      for (Eigen::Index j = 0; j < all.x.cols(); ++j) {
+        std::snprintf(buf, sizeof buf, "%.17g", all.x(i, j));
+        x << (j ? " " : "") << buf;
+      }
+      x << "\n";
+      y << all.y[i] << "\n";
+      fold << foldid[static_cast<std::size_t>(i)] + 1 << "\n";  // R: 1..K
+    }
+    for (const double l : ours[0].lambda) {
+      std::snprintf(buf, sizeof buf, "%.17g", l);
+      lambda << buf << "\n";
+    }
+  }
+  const std::string script =
+      "suppressMessages(library(glmnet));"
+      "d <- commandArgs(TRUE)[1];"
+      "x <- as.matrix(read.table(file.path(d, 'x.txt')));"
+      "y <- scan(file.path(d, 'y.txt'), quiet = TRUE);"
+      "lam <- scan(file.path(d, 'lambda.txt'), quiet = TRUE);"
+      "foldid <- scan(file.path(d, 'foldid.txt'), quiet = TRUE);"
+      "glmnet.control(fdev = 0, devmax = 1);"
+      "out <- function(cv, name) writeLines(sprintf('%.17g', c(length(cv$lambda), cv$lambda.min,"
+      "  cv$lambda.1se, cv$lambda, cv$cvm, cv$cvsd)), file.path(d, name));"
+      "out(cv.glmnet(x, y, family = 'binomial', foldid = foldid, lambda = lam,"
+      "              thresh = 1e-14, maxit = 1e7), 'cv_master.txt');"
+      "out(cv.glmnet(x, y, family = 'binomial', foldid = foldid,"
+      "              thresh = 1e-14, maxit = 1e7), 'cv_own.txt')";
+  std::ofstream(dir_ / "cv.R") << script << "\n";
+  const std::string command = rscript + " " + (dir_ / "cv.R").string() + " " + dir_.string() +
+                              " > " + (dir_ / "r.log").string() + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << "Rscript failed, see " << (dir_ / "r.log");
+
+  const char* files[2] = {"cv_master.txt", "cv_own.txt"};
+  for (int m = 0; m < 2; ++m) {
+    const std::vector<double> v = ReadNumbers(dir_ / files[m]);
+    ASSERT_GE(v.size(), 3u);
+    const auto n = static_cast<std::size_t>(v[0]);
+    ASSERT_EQ(n, ours[m].lambda.size()) << files[m];
+    ASSERT_EQ(v.size(), 3 + 3 * n);
+    double lambda_diff = 0.0, cvm_diff = 0.0, cvsd_diff = 0.0;
+    for (std::size_t l = 0; l < n; ++l) {
+      lambda_diff = std::max(lambda_diff, std::abs(v[3 + l] - ours[m].lambda[l]) / v[3 + l]);
+      cvm_diff = std::max(cvm_diff, std::abs(v[3 + n + l] - ours[m].cvm[l]));
+      cvsd_diff = std::max(cvsd_diff, std::abs(v[3 + 2 * n + l] - ours[m].cvsd[l]));
+    }
+    EXPECT_LE(lambda_diff, 1e-10) << files[m];
+    EXPECT_LE(cvm_diff, 1e-5) << files[m];
+    EXPECT_LE(cvsd_diff, 1e-5) << files[m];
+    EXPECT_NEAR(v[1], ours[m].lambda_min, 1e-12 * v[1]) << files[m] << ": lambda.min";
+    EXPECT_NEAR(v[2], ours[m].lambda_1se, 1e-12 * v[2]) << files[m] << ": lambda.1se";
+    std::printf(
+        "cv.glmnet (%s): lambda.min %s (index %d), lambda.1se %s (index %d); max |diff| "
+        "lambda (rel) %.3g, cvm %.3g, cvsd %.3g; %lld rounds\n",
+        m == 0 ? "lambda = master path" : "own fold paths",
+        std::abs(v[1] - ours[m].lambda_min) <= 1e-12 * v[1] ? "equal" : "DIFFERENT",
+        ours[m].index_min,
+        std::abs(v[2] - ours[m].lambda_1se) <= 1e-12 * v[2] ? "equal" : "DIFFERENT",
+        ours[m].index_1se, lambda_diff, cvm_diff, cvsd_diff,
+        static_cast<long long>(ours[m].rounds));
+  }
 }
 
 TEST_F(PeerReferenceTest, SquaredHingeSvmMatchesLiblinear) {

@@ -1,5 +1,6 @@
 #include "fedrad/site_agent/stats/providers.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <type_traits>
@@ -175,6 +176,38 @@ Result<std::vector<double>> ComputeSvm(const LocalTable& table, const SvmRequest
   return out;
 }
 
+Result<std::vector<double>> ComputeDeviance(const LocalTable& table,
+                                            const DevianceRequest& request) {
+  const Eigen::Index p = table.x.cols();
+  const Eigen::Index num_lambdas = request.intercepts.size();
+  if (request.center.size() != p || request.scale.size() != p || request.betas.rows() != p ||
+      request.betas.cols() != num_lambdas) {
+    return InvalidArgument("deviance request: center and scale need " + std::to_string(p) +
+                           " entries and betas " + std::to_string(p) + " x " +
+                           std::to_string(num_lambdas) + " (one column per intercept)");
+  }
+  FEDRAD_ASSIGN_OR_RETURN(auto rows, SelectRows(table, request.rows));
+  const Eigen::MatrixXd z = Standardised(table, rows, AllColumns(p), request.center, request.scale);
+  const Eigen::MatrixXd eta =
+      (z * request.betas).rowwise() + request.intercepts.transpose();  // n x L
+  constexpr double kProbMin = 1e-5;
+  constexpr double kProbMax = 1.0 - 1e-5;
+  std::vector<double> out(static_cast<std::size_t>(1 + num_lambdas), 0.0);
+  out[0] = static_cast<double>(rows.size());
+  for (Eigen::Index l = 0; l < num_lambdas; ++l) {
+    double sum = 0.0;
+    for (Eigen::Index r = 0; r < eta.rows(); ++r) {
+      const double e = eta(r, l);
+      const double pi = e >= 0.0 ? 1.0 / (1.0 + std::exp(-e)) : std::exp(e) / (1.0 + std::exp(e));
+      const double clipped = std::min(std::max(pi, kProbMin), kProbMax);
+      const double y = table.y[rows[static_cast<std::size_t>(r)]];
+      sum += -2.0 * (y * std::log(clipped) + (1.0 - y) * std::log(1.0 - clipped));
+    }
+    out[static_cast<std::size_t>(1 + l)] = sum;
+  }
+  return out;
+}
+
 Result<std::vector<double>> Compute(const LocalTable& table, const StatRequest& request) {
   return std::visit(
       [&table](const auto& r) -> Result<std::vector<double>> {
@@ -183,8 +216,10 @@ Result<std::vector<double>> Compute(const LocalTable& table, const StatRequest& 
           return ComputeMoments(table, r);
         } else if constexpr (std::is_same_v<T, LogisticRequest>) {
           return ComputeLogistic(table, r);
-        } else {
+        } else if constexpr (std::is_same_v<T, SvmRequest>) {
           return ComputeSvm(table, r);
+        } else {
+          return ComputeDeviance(table, r);
         }
       },
       request);
@@ -196,6 +231,9 @@ std::size_t ResultSize(const StatRequest& request, int num_features) {
   if (const auto* r = std::get_if<LogisticRequest>(&request)) {
     const std::size_t k = r->hessian_columns.size();
     return 2 + (p + 1) + (k + 1) * (k + 1);
+  }
+  if (const auto* r = std::get_if<DevianceRequest>(&request)) {
+    return 1 + static_cast<std::size_t>(r->intercepts.size());
   }
   const std::size_t k = std::get<SvmRequest>(request).columns.size();
   return 2 + (k + 1) + (k + 1) * (k + 1);

@@ -8,7 +8,10 @@
 //   - InProcessAggregator: N local tables in this process (tests, simulation;
 //     with one table it is the pooled reference);
 //   - the ZeroMQ aggregator with secure aggregation (later: issue 4 item 1).
-// Every call to Sum() is one communication round and is counted.
+// Every call to Sum() or SumBatch() is one communication round and is
+// counted: a batch carries several requests in one message to every site
+// (e.g. one per cross-validation fold) and comes back as one message of
+// several arrays, so that independent fits advance in the same rounds.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +32,10 @@ class Aggregator {
   // Σ over sites of the request's array (one round).
   virtual common::Result<std::vector<double>> Sum(
       const site_agent::stats::StatRequest& request) = 0;
-  // Rounds (calls to Sum) so far, successful or not.
+  // Σ over sites of each request's array, all in one round.
+  virtual common::Result<std::vector<std::vector<double>>> SumBatch(
+      const std::vector<site_agent::stats::StatRequest>& requests) = 0;
+  // Rounds (calls to Sum or SumBatch) so far, successful or not.
   virtual std::int64_t rounds() const = 0;
 };
 
@@ -43,9 +49,13 @@ class InProcessAggregator final : public Aggregator {
 
   int num_features() const override { return num_features_; }
   common::Result<std::vector<double>> Sum(const site_agent::stats::StatRequest& request) override;
+  common::Result<std::vector<std::vector<double>>> SumBatch(
+      const std::vector<site_agent::stats::StatRequest>& requests) override;
   std::int64_t rounds() const override { return rounds_; }
 
  private:
+  common::Result<std::vector<double>> SumOne(const site_agent::stats::StatRequest& request) const;
+
   InProcessAggregator(std::vector<const site_agent::stats::LocalTable*> tables, int num_features)
       : tables_(std::move(tables)), num_features_(num_features) {}
 

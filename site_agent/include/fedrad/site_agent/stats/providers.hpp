@@ -28,6 +28,16 @@
 //     L = Σ_I m_i²,  G = -2 Σ_I m_i t_i u_i,  H = 2 Σ_I u_i u_iᵀ
 //   (H is the generalized Hessian of L: the Hessian restricted to the active
 //   set; it is exact wherever no m_i is 0.)
+//
+//   Held-out binomial deviance of L coefficient vectors (β0_l, β_l), l = 1..L
+//   (cross-validation; the rows are normally the held-out part of a fold):
+//     [n, D_1 .. D_L]   size 1 + L
+//     D_l = Σ_i -2 [y_i log p_il + (1 - y_i) log(1 - p_il)],
+//     p_il = min(max(1 / (1 + exp(-η_il)), 1e-5), 1 - 1e-5),
+//     η_il = β0_l + z_iᵀβ_l
+//   (cv.glmnet's type.measure = "deviance" for family = "binomial", with its
+//   clipping of p to [1e-5, 1 - 1e-5], so D_l is finite whatever the labels
+//   of the rows: a site whose held-out rows are all negative is fine).
 #pragma once
 
 #include <Eigen/Dense>
@@ -62,13 +72,23 @@ struct SvmRequest {
   double bias_value = 1.0;   // B (the constant appended to every row)
 };
 
-using StatRequest = std::variant<MomentsRequest, LogisticRequest, SvmRequest>;
+struct DevianceRequest {
+  RowSubset rows;
+  Eigen::VectorXd center;      // p (standardisation)
+  Eigen::VectorXd scale;       // p; 0 marks a constant column
+  Eigen::VectorXd intercepts;  // L
+  Eigen::MatrixXd betas;       // p x L, standardised scale, column l = β_l
+};
+
+using StatRequest = std::variant<MomentsRequest, LogisticRequest, SvmRequest, DevianceRequest>;
 
 common::Result<std::vector<double>> ComputeMoments(const LocalTable& table,
                                                    const MomentsRequest& request);
 common::Result<std::vector<double>> ComputeLogistic(const LocalTable& table,
                                                     const LogisticRequest& request);
 common::Result<std::vector<double>> ComputeSvm(const LocalTable& table, const SvmRequest& request);
+common::Result<std::vector<double>> ComputeDeviance(const LocalTable& table,
+                                                    const DevianceRequest& request);
 // Dispatches on the request type.
 common::Result<std::vector<double>> Compute(const LocalTable& table, const StatRequest& request);
 
