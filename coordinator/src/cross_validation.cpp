@@ -201,7 +201,7 @@ Result<LassoCvResult> FitLassoCv(Aggregator& aggregator, const LassoCvOptions& o
     const std::int64_t before = aggregator.rounds();
     fits = FitConcurrently(aggregator, fold_options);
     result.fold_rounds = aggregator.rounds() - before;
-    if (!fits.back().ok()) return fits.back().status();
+    if (!fits.back().ok()) return fits.back().status().Wrap("lasso cv: master fit");
     result.path = std::move(fits.back()).value();
     result.master_rounds = result.path.rounds;
     fits.pop_back();
@@ -209,6 +209,13 @@ Result<LassoCvResult> FitLassoCv(Aggregator& aggregator, const LassoCvOptions& o
   for (int f = 0; f < num_folds; ++f) {
     const auto& fit = fits[static_cast<std::size_t>(f)];
     if (!fit.ok()) return fit.status().Wrap("lasso cv: fold " + std::to_string(f));
+  }
+  result.fold_max_kkt_residual.assign(kf, 0.0);
+  for (std::size_t f = 0; f < kf; ++f) {
+    for (const auto& point : fits[f]->points) {
+      result.fold_max_kkt_residual[f] =
+          std::max(result.fold_max_kkt_residual[f], point.kkt_residual);
+    }
   }
   for (const auto& point : result.path.points) result.lambda.push_back(point.lambda);
   const std::size_t num_lambdas = result.lambda.size();

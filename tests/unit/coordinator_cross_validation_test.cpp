@@ -214,3 +214,65 @@ TEST(LassoCvTest, ClearErrorsForMissingFoldsAndBadOptions) {
 
 }  // namespace
 }  // namespace fedrad::coordinator
+
+namespace fedrad::coordinator {
+namespace {
+
+using site_agent::stats::LocalTable;
+
+// At a tight stopping rule (KKT residual <= 1e-10) rounding near the
+// solution can leave no descent direction before the residual is reached;
+// the solver then accepts the point (its residual within a small multiple
+// of the tolerance) rather than failing the fit.
+TEST(LassoTightToleranceTest, PathAndCvConvergeAtKkt1e10) {
+  constexpr double kTolerance = 1e-10;
+  constexpr double kBound = 1e-9;
+  {
+    const LocalTable t = testing::MakeLogisticData(120, 15, 42);
+    auto aggregator = InProcessAggregator::Create({&t});
+    ASSERT_TRUE(aggregator.ok());
+    LassoOptions options;
+    options.kkt_tolerance = kTolerance;
+    auto path = Lasso(options).FitPath(*aggregator);
+    ASSERT_TRUE(path.ok()) << path.status().ToString();
+    double worst = 0.0;
+    int stalled = 0;
+    for (const auto& point : path->points) {
+      EXPECT_LE(point.kkt_residual, kBound) << "lambda " << point.lambda;
+      worst = std::max(worst, point.kkt_residual);
+      stalled += point.stalled ? 1 : 0;
+    }
+    std::printf("lasso path at KKT <= 1e-10: max KKT residual %.3g, %d of %zu lambdas stalled\n",
+                worst, stalled, path->points.size());
+  }
+  const LocalTable all = testing::MakeLogisticData(150, 12, 77);
+  LocalTable sites[3] = {testing::Rows(all, 0, 31), testing::Rows(all, 31, 108),
+                         testing::Rows(all, 108, 150)};
+  for (int s = 0; s < 3; ++s) AssignSiteFolds(sites[s], 5, 1 + static_cast<std::uint64_t>(s));
+  for (const FoldLambdaPath mode : {FoldLambdaPath::kOwn, FoldLambdaPath::kMaster}) {
+    auto aggregator = InProcessAggregator::Create({&sites[0], &sites[1], &sites[2]});
+    ASSERT_TRUE(aggregator.ok());
+    LassoCvOptions options;
+    options.num_folds = 5;
+    options.fold_path = mode;
+    options.lasso.kkt_tolerance = kTolerance;
+    auto cv = FitLassoCv(*aggregator, options);
+    ASSERT_TRUE(cv.ok()) << cv.status().ToString();
+    double worst = 0.0;
+    for (const auto& point : cv->path.points) worst = std::max(worst, point.kkt_residual);
+    ASSERT_EQ(cv->fold_max_kkt_residual.size(), 5u);
+    for (const double r : cv->fold_max_kkt_residual) worst = std::max(worst, r);
+    EXPECT_LE(worst, kBound);
+    for (std::size_t l = 0; l < cv->cvm.size(); ++l) {
+      EXPECT_TRUE(std::isfinite(cv->cvm[l]) && std::isfinite(cv->cvsd[l]));
+    }
+    std::printf(
+        "lasso cv at KKT <= 1e-10 (%s folds): max KKT residual (master and folds) %.3g, %lld "
+        "rounds\n",
+        mode == FoldLambdaPath::kOwn ? "own-path" : "master-path", worst,
+        static_cast<long long>(cv->rounds));
+  }
+}
+
+}  // namespace
+}  // namespace fedrad::coordinator

@@ -80,6 +80,7 @@ struct LassoCvResult {
   std::vector<double> cvsd;                        // per λ
   std::vector<double> fold_n;                      // n_f (held-out rows of fold f, all sites)
   std::vector<std::vector<double>> fold_deviance;  // cvraw: K x L mean deviance
+  std::vector<double> fold_max_kkt_residual;       // per fold: max KKT residual over its path
   double lambda_min = 0.0;
   double lambda_1se = 0.0;
   int index_min = 0;  // into lambda

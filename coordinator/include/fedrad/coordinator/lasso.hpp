@@ -25,6 +25,11 @@
 //      F(θ + t d) ≤ F(θ) + σ t Δ, Δ = gᵀd + λ(‖β_S + d_S‖₁ - ‖β_S‖₁) (< 0).
 //      Each trial point is one round, and the accepted trial's statistics are
 //      those of the next iterate (no extra round).
+//   6. Stall near the tolerance: if there is no descent direction (Δ ≥ 0,
+//      Δ summed term by term to avoid cancellation), the step is below
+//      rounding (θ + d == θ) or the line search fails, the point is accepted
+//      for this λ when r ≤ 10 · kkt_tolerance (stalled = true, r recorded);
+//      otherwise kFailedPrecondition.
 // λ path: λ_max = max_j |g_j| at β = 0 (β0 = logit(ȳ), where the intercept is
 // optimal), then nlambda values log-spaced down to λ_max · ratio, ratio =
 // 1e-4 if N ≥ p else 1e-2 (glmnet's lambda.min.ratio), or a given path.
@@ -62,7 +67,11 @@ struct LassoPathPoint {
   double intercept_original = 0.0;  // b0
   Eigen::VectorXd beta_original;    // b
   double objective = 0.0;           // F at the solution
-  double kkt_residual = 0.0;
+  double kkt_residual = 0.0;        // achieved (≤ kkt_tolerance unless stalled)
+  // The iteration stalled at rounding (no descent direction, a Newton step
+  // below rounding or a failed line search) with kkt_residual within 10 ×
+  // kkt_tolerance, and the point was accepted as converged.
+  bool stalled = false;
   int newton_iterations = 0;
   std::int64_t rounds = 0;  // rounds spent on this λ
 };
