@@ -22,7 +22,6 @@
 namespace fedrad::integration {
 namespace {
 
-constexpr milliseconds kSiteExitWait{15000};
 const std::map<std::string, std::int64_t> kExpectedCounts = {
     {"site_a", 80}, {"site_b", 75}, {"site_c", 69}};
 
@@ -37,12 +36,7 @@ std::vector<std::unique_ptr<Process>> StartThreeSites(Consortium& study) {
 }
 
 void ExpectSitesFinished(std::vector<std::unique_ptr<Process>>& sites) {
-  for (auto& site : sites) {
-    ASSERT_NE(site, nullptr);
-    const auto code = site->WaitForExit(kSiteExitWait);
-    ASSERT_TRUE(code.has_value()) << site->name() << " did not exit after the study";
-    EXPECT_EQ(*code, 0) << site->name() << " stderr:\n" << site->Stderr();
-  }
+  for (auto& site : sites) ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(site.get()));
 }
 
 TEST(Admission, UnlistedSiteIsRefusedWithoutFloodingTheLog) {

@@ -14,15 +14,6 @@
 namespace fedrad::integration {
 namespace {
 
-constexpr milliseconds kSiteExitWait{15000};
-
-// Waits for a site started with --exit-after-study and expects exit code 0.
-void ExpectSiteFinished(Process& site) {
-  const auto code = site.WaitForExit(kSiteExitWait);
-  ASSERT_TRUE(code.has_value()) << site.name() << " did not exit after the study";
-  EXPECT_EQ(*code, 0) << site.name() << " stderr:\n" << site.Stderr();
-}
-
 TEST(CohortStudy, ThreeSitesReportTheirTotal) {
   TempDir dir;
   Consortium study(dir, {.sites = {{"site_a", 80}, {"site_b", 75}, {"site_c", 69}}});
@@ -39,7 +30,7 @@ TEST(CohortStudy, ThreeSitesReportTheirTotal) {
   const std::map<std::string, std::int64_t> expected = {
       {"site_a", 80}, {"site_b", 75}, {"site_c", 69}};
   EXPECT_EQ(study.SummaryCounts(), expected);
-  for (auto& site : sites) ASSERT_NO_FATAL_FAILURE(ExpectSiteFinished(*site));
+  for (auto& site : sites) ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(site.get()));
 
   // One session per site, and each site answered exactly one round.
   EXPECT_EQ(CountOccurrences(study.CoordinatorLog(), "site connected"), 3u);
@@ -90,9 +81,9 @@ TEST(CohortStudy, KilledSiteRestartsAndIsCountedOnce) {
   EXPECT_EQ(CountOccurrences(log, "site reported site=site_c"), 1u);
   EXPECT_EQ(CountOccurrences(log, "site reported"), 3u);
 
-  ASSERT_NO_FATAL_FAILURE(ExpectSiteFinished(*site_a));
-  ASSERT_NO_FATAL_FAILURE(ExpectSiteFinished(*site_c_again));
-  ASSERT_NO_FATAL_FAILURE(ExpectSiteFinished(*site_b));
+  ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(site_a.get()));
+  ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(site_c_again.get()));
+  ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(site_b.get()));
   // The restarted site_c was not asked again: its answer was already counted.
   EXPECT_EQ(CountOccurrences(study.SiteLog("site_c"), "answered a round"), 1u);
 }

@@ -45,9 +45,7 @@ TEST(Reconnect, SitesReconnectByThemselvesAfterCoordinatorRestart) {
   EXPECT_EQ(study.SummaryCounts(), expected);
 
   for (Process* site : {site_a.get(), site_b.get(), site_c.get()}) {
-    const auto code = site->WaitForExit(milliseconds(15000));
-    ASSERT_TRUE(code.has_value()) << site->name();
-    EXPECT_EQ(*code, 0) << site->name() << ": " << site->Stderr();
+    ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(site));
   }
   for (const char* id : {"site_a", "site_b"}) {
     // Either ZeroMQ reconnected the TCP link and the new coordinator said
@@ -87,9 +85,7 @@ TEST(Reconnect, SitesReconnectWhenTheCoordinatorGoesSilent) {
   EXPECT_EQ(CountOccurrences(log, "site reported site=site_a"), 1u);
   EXPECT_EQ(CountOccurrences(study.SiteLog("site_a"), "answered a round"), 1u);
   for (Process* site : {site_a.get(), site_b.get(), site_c.get()}) {
-    const auto code = site->WaitForExit(milliseconds(15000));
-    ASSERT_TRUE(code.has_value()) << site->name();
-    EXPECT_EQ(*code, 0) << site->name() << ": " << site->Stderr();
+    ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(site));
   }
 }
 

@@ -138,6 +138,13 @@ void Consortium::StartCoordinator() {
   UseCoordinatorEndpoint(endpoint_);
 }
 
+void Consortium::ExpectSiteFinished(Process* site) {
+  ASSERT_NE(site, nullptr);
+  const auto code = site->WaitForExit(kSiteExitWait);
+  ASSERT_TRUE(code.has_value()) << site->name() << " did not exit after the study";
+  EXPECT_EQ(*code, 0) << site->name() << " stderr:\n" << site->Stderr();
+}
+
 void Consortium::KillAndRestartCoordinator() {
   ASSERT_NE(coordinator_, nullptr) << "start the coordinator first";
   coordinator_->Kill(SIGKILL);

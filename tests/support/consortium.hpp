@@ -83,6 +83,13 @@ class Consortium {
   std::int64_t TotalCases() const;
   const TempDir& dir() const { return dir_; }
 
+  // How long a site started with --exit-after-study may take to exit once
+  // the study is over.
+  static constexpr milliseconds kSiteExitWait{15000};
+  // Waits for such a site to exit and expects exit code 0 (use with
+  // ASSERT_NO_FATAL_FAILURE).
+  static void ExpectSiteFinished(Process* site);
+
   // Waits for the coordinator to exit (kJobWait) and checks exit code 0 and a
   // summary line "total <total>  (<sites> sites)". Use with
   // ASSERT_NO_FATAL_FAILURE / EXPECT_NO_FATAL_FAILURE.
