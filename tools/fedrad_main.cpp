@@ -193,7 +193,12 @@ int Run(int argc, char** argv) {
     extract_options.progress = !extract_quiet;
     const bool tty = isatty(STDERR_FILENO) != 0;
     auto summary = fedrad::site_agent::RunExtract(extract_options, std::cerr, tty);
-    if (!summary.ok()) return Fail("extract", summary.status());
+    if (!summary.ok()) {
+      // For extract every refusal is about local files or parameters: exit 1
+      // (4 is reserved for a peer's refusal), 70 for a bug.
+      const int code = Fail("extract", summary.status());
+      return code == 70 ? 70 : 1;
+    }
     std::cout << "extracted " << summary->succeeded << " of " << summary->cases << " cases in "
               << summary->seconds << " s\n  table:      " << summary->table_path
               << "\n  provenance: " << summary->provenance_path << "\n";
