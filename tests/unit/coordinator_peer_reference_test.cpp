@@ -29,6 +29,26 @@ namespace fs = std::filesystem;
 using site_agent::stats::LocalTable;
 
 // Absolute path of an executable found on PATH, or "".
+// Writes x.txt (rows of %.17g), y.txt and lambda.txt into `dir` for the
+// glmnet scripts.
+void WriteGlmnetInputs(const fs::path& dir, const LocalTable& t,
+                       const std::vector<double>& lambdas) {
+  std::ofstream x(dir / "x.txt"), y(dir / "y.txt"), lambda(dir / "lambda.txt");
+  char buf[64];
+  for (Eigen::Index i = 0; i < t.x.rows(); ++i) {
+    for (Eigen::Index j = 0; j < t.x.cols(); ++j) {
+      std::snprintf(buf, sizeof buf, "%.17g", t.x(i, j));
+      x << (j ? " " : "") << buf;
+    }
+    x << "\n";
+    y << t.y[i] << "\n";
+  }
+  for (const double l : lambdas) {
+    std::snprintf(buf, sizeof buf, "%.17g", l);
+    lambda << buf << "\n";
+  }
+}
+
 std::string FindExecutable(const std::string& name) {
   const char* path = std::getenv("PATH");
   std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
@@ -84,20 +104,9 @@ TEST_F(PeerReferenceTest, LassoPathMatchesGlmnet) {
   ASSERT_TRUE(tight.ok()) << tight.status().ToString();
 
   {
-    std::ofstream x(dir_ / "x.txt"), y(dir_ / "y.txt"), lambda(dir_ / "lambda.txt");
-    char buf[64];
-    for (Eigen::Index i = 0; i < t.x.rows(); ++i) {
-      for (Eigen::Index j = 0; j < t.x.cols(); ++j) {
-        std::snprintf(buf, sizeof buf, "%.17g", t.x(i, j));
-        x << (j ? " " : "") << buf;
-      }
-      x << "\n";
-      y << t.y[i] << "\n";
-    }
-    for (const auto& point : path->points) {
-      std::snprintf(buf, sizeof buf, "%.17g", point.lambda);
-      lambda << buf << "\n";
-    }
+    std::vector<double> lambdas;
+    for (const auto& point : path->points) lambdas.push_back(point.lambda);
+    WriteGlmnetInputs(dir_, t, lambdas);
   }
   const std::string script =
       "suppressMessages(library(glmnet));"
@@ -208,21 +217,10 @@ TEST_F(PeerReferenceTest, LassoCvMatchesCvGlmnet) {
     ours[m] = std::move(cv).value();
   }
   {
-    std::ofstream x(dir_ / "x.txt"), y(dir_ / "y.txt"), lambda(dir_ / "lambda.txt"),
-        fold(dir_ / "foldid.txt");
-    char buf[64];
+    WriteGlmnetInputs(dir_, all, ours[0].lambda);
+    std::ofstream fold(dir_ / "foldid.txt");
     for (Eigen::Index i = 0; i < all.x.rows(); ++i) {
-      for (Eigen::Index j = 0; j < all.x.cols(); ++j) {
-        std::snprintf(buf, sizeof buf, "%.17g", all.x(i, j));
-        x << (j ? " " : "") << buf;
-      }
-      x << "\n";
-      y << all.y[i] << "\n";
       fold << foldid[static_cast<std::size_t>(i)] + 1 << "\n";  // R: 1..K
-    }
-    for (const double l : ours[0].lambda) {
-      std::snprintf(buf, sizeof buf, "%.17g", l);
-      lambda << buf << "\n";
     }
   }
   const std::string script =
