@@ -7,34 +7,69 @@ namespace fedrad::coordinator {
 
 using common::InvalidArgument;
 using common::Result;
+using site_agent::stats::Datasets;
 using site_agent::stats::LocalTable;
+using site_agent::stats::StatRequest;
 
 Result<InProcessAggregator> InProcessAggregator::Create(std::vector<const LocalTable*> tables) {
   if (tables.empty()) return InvalidArgument("in-process aggregator: no site table");
-  const auto p = tables.front()->x.cols();
+  std::vector<std::map<std::string, const LocalTable*>> sites;
   for (std::size_t s = 0; s < tables.size(); ++s) {
     if (tables[s] == nullptr) {
       return InvalidArgument("in-process aggregator: site " + std::to_string(s) + " has no table");
     }
-    if (tables[s]->x.cols() != p) {
+    if (tables[s]->x.cols() != tables.front()->x.cols()) {
       return InvalidArgument("in-process aggregator: site " + std::to_string(s) + " has " +
                              std::to_string(tables[s]->x.cols()) + " features, site 0 has " +
-                             std::to_string(p));
+                             std::to_string(tables.front()->x.cols()));
     }
     auto status = site_agent::stats::ValidateTable(*tables[s]);
     if (!status.ok()) return status.Wrap("in-process aggregator: site " + std::to_string(s));
+    sites.push_back({{"", tables[s]}});
   }
-  return InProcessAggregator(std::move(tables), static_cast<int>(p));
+  const auto p = static_cast<int>(tables.front()->x.cols());
+  return InProcessAggregator(std::move(sites), p);
 }
 
-Result<std::vector<double>> InProcessAggregator::Sum(
-    const site_agent::stats::StatRequest& request) {
+Result<InProcessAggregator> InProcessAggregator::CreateMulti(std::vector<const Datasets*> sites) {
+  if (sites.empty()) return InvalidArgument("in-process aggregator: no site");
+  std::vector<std::map<std::string, const LocalTable*>> maps;
+  for (std::size_t s = 0; s < sites.size(); ++s) {
+    const std::string who = "in-process aggregator: site " + std::to_string(s);
+    if (sites[s] == nullptr || sites[s]->empty()) return InvalidArgument(who + " has no dataset");
+    if (sites[s]->size() != sites.front()->size()) {
+      return InvalidArgument(who + " has " + std::to_string(sites[s]->size()) +
+                             " datasets, site 0 has " + std::to_string(sites.front()->size()));
+    }
+    std::map<std::string, const LocalTable*> map;
+    for (const auto& [name, table] : *sites[s]) {
+      const auto first = sites.front()->find(name);
+      if (first == sites.front()->end()) {
+        return InvalidArgument(who + " has dataset '" + name + "', site 0 has not");
+      }
+      if (table.x.cols() != first->second.x.cols()) {
+        return InvalidArgument(who + ": dataset '" + name + "' has " +
+                               std::to_string(table.x.cols()) + " features, site 0's has " +
+                               std::to_string(first->second.x.cols()));
+      }
+      auto status = site_agent::stats::ValidateTable(table);
+      if (!status.ok()) return status.Wrap(who + ", dataset '" + name + "'");
+      map.emplace(name, &table);
+    }
+    maps.push_back(std::move(map));
+  }
+  const auto def = sites.front()->find("");
+  const int p = def == sites.front()->end() ? 0 : static_cast<int>(def->second.x.cols());
+  return InProcessAggregator(std::move(maps), p);
+}
+
+Result<std::vector<double>> InProcessAggregator::Sum(const StatRequest& request) {
   ++rounds_;
   return SumOne(request);
 }
 
 Result<std::vector<std::vector<double>>> InProcessAggregator::SumBatch(
-    const std::vector<site_agent::stats::StatRequest>& requests) {
+    const std::vector<StatRequest>& requests) {
   ++rounds_;
   std::vector<std::vector<double>> totals;
   totals.reserve(requests.size());
@@ -46,20 +81,44 @@ Result<std::vector<std::vector<double>>> InProcessAggregator::SumBatch(
   return totals;
 }
 
-Result<std::vector<double>> InProcessAggregator::SumOne(
-    const site_agent::stats::StatRequest& request) const {
-  std::vector<double> total(site_agent::stats::ResultSize(request, num_features_), 0.0);
-  for (std::size_t s = 0; s < tables_.size(); ++s) {
-    auto part = site_agent::stats::Compute(*tables_[s], request);
+Result<std::vector<double>> InProcessAggregator::SumOne(const StatRequest& request) const {
+  const std::string& dataset = site_agent::stats::DatasetOf(request);
+  std::vector<double> total;
+  for (std::size_t s = 0; s < sites_.size(); ++s) {
+    const auto it = sites_[s].find(dataset);
+    if (it == sites_[s].end()) {
+      return common::NotFound("site " + std::to_string(s) + ": no dataset '" + dataset + "'");
+    }
+    auto part = site_agent::stats::Compute(*it->second, request);
     if (!part.ok()) return part.status().Wrap("site " + std::to_string(s));
-    if (part->size() != total.size()) {
+    const std::size_t expected =
+        site_agent::stats::ResultSize(request, static_cast<int>(it->second->x.cols()));
+    if (part->size() != expected) {
       return common::Internal("site " + std::to_string(s) + " returned " +
                               std::to_string(part->size()) + " values, expected " +
-                              std::to_string(total.size()));
+                              std::to_string(expected));
     }
-    for (std::size_t i = 0; i < total.size(); ++i) total[i] += (*part)[i];
+    if (s == 0) {
+      total = std::move(part).value();
+    } else {
+      for (std::size_t i = 0; i < total.size(); ++i) total[i] += (*part)[i];
+    }
   }
   return total;
+}
+
+Result<std::vector<double>> ScopedAggregator::Sum(const StatRequest& request) {
+  return base_.Sum(site_agent::stats::Scoped(request, dataset_, outer_fold_));
+}
+
+Result<std::vector<std::vector<double>>> ScopedAggregator::SumBatch(
+    const std::vector<StatRequest>& requests) {
+  std::vector<StatRequest> scoped;
+  scoped.reserve(requests.size());
+  for (const auto& request : requests) {
+    scoped.push_back(site_agent::stats::Scoped(request, dataset_, outer_fold_));
+  }
+  return base_.SumBatch(scoped);
 }
 
 }  // namespace fedrad::coordinator

@@ -33,7 +33,9 @@ Result<Standardization> Standardization::FromMoments(const std::vector<double>& 
 
 Result<Standardization> ComputeStandardization(Aggregator& aggregator,
                                                const site_agent::stats::RowSubset& rows) {
-  FEDRAD_ASSIGN_OR_RETURN(auto sums, aggregator.Sum(site_agent::stats::MomentsRequest{rows}));
+  site_agent::stats::MomentsRequest request;
+  request.rows = rows;
+  FEDRAD_ASSIGN_OR_RETURN(auto sums, aggregator.Sum(request));
   return Standardization::FromMoments(sums, aggregator.num_features());
 }
 

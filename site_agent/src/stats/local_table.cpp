@@ -39,18 +39,30 @@ Status ValidateTable(const LocalTable& table) {
 Result<std::vector<Eigen::Index>> SelectRows(const LocalTable& table, const RowSubset& subset) {
   std::vector<Eigen::Index> rows;
   const Eigen::Index n = table.x.rows();
-  if (subset.kind == RowSubset::Kind::kAll) {
-    rows.reserve(static_cast<std::size_t>(n));
-    for (Eigen::Index i = 0; i < n; ++i) rows.push_back(i);
-    return rows;
+  // The fold ids `kind`/`fold` refer to: the outer ids, or the inner ids of
+  // an outer fold (whose own rows, marked -1, are out of scope).
+  const std::vector<int>* ids = nullptr;
+  if (subset.outer_fold >= 0) {
+    if (static_cast<std::size_t>(subset.outer_fold) >= table.inner_fold.size() ||
+        static_cast<Eigen::Index>(
+            table.inner_fold[static_cast<std::size_t>(subset.outer_fold)].size()) != n) {
+      return InvalidArgument("row subset: outer fold " + std::to_string(subset.outer_fold) +
+                             " requested but the local table has no inner fold ids for it");
+    }
+    ids = &table.inner_fold[static_cast<std::size_t>(subset.outer_fold)];
+  } else if (subset.kind != RowSubset::Kind::kAll) {
+    if (static_cast<Eigen::Index>(table.fold.size()) != n) {
+      return InvalidArgument("row subset: fold " + std::to_string(subset.fold) +
+                             " requested but the local table has no fold ids");
+    }
+    ids = &table.fold;
   }
-  if (static_cast<Eigen::Index>(table.fold.size()) != n) {
-    return InvalidArgument("row subset: fold " + std::to_string(subset.fold) +
-                           " requested but the local table has no fold ids");
-  }
+  rows.reserve(static_cast<std::size_t>(n));
   const bool test = subset.kind == RowSubset::Kind::kTestOfFold;
   for (Eigen::Index i = 0; i < n; ++i) {
-    if ((table.fold[static_cast<std::size_t>(i)] == subset.fold) == test) rows.push_back(i);
+    const int id = ids == nullptr ? 0 : (*ids)[static_cast<std::size_t>(i)];
+    if (id < 0) continue;  // outside the outer fold's training part
+    if (subset.kind == RowSubset::Kind::kAll || (id == subset.fold) == test) rows.push_back(i);
   }
   return rows;
 }

@@ -218,11 +218,44 @@ Result<std::vector<double>> Compute(const LocalTable& table, const StatRequest& 
           return ComputeLogistic(table, r);
         } else if constexpr (std::is_same_v<T, SvmRequest>) {
           return ComputeSvm(table, r);
-        } else {
+        } else if constexpr (std::is_same_v<T, DevianceRequest>) {
           return ComputeDeviance(table, r);
+        } else if constexpr (std::is_same_v<T, ScoreHistogramRequest>) {
+          return ComputeScoreHistogram(table, r);
+        } else {
+          static_assert(std::is_same_v<T, PlattRequest>);
+          return ComputePlatt(table, r);
         }
       },
       request);
+}
+
+Result<std::vector<double>> Compute(const Datasets& datasets, const StatRequest& request) {
+  const std::string& name = DatasetOf(request);
+  const auto it = datasets.find(name);
+  if (it == datasets.end()) {
+    return common::NotFound("no dataset '" + name + "' at this site");
+  }
+  return Compute(it->second, request);
+}
+
+const std::string& DatasetOf(const StatRequest& request) {
+  return std::visit([](const auto& r) -> const std::string& { return r.dataset; }, request);
+}
+
+StatRequest Scoped(StatRequest request, const std::string& dataset, int outer_fold) {
+  std::visit(
+      [&](auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        r.dataset = dataset;
+        if constexpr (std::is_same_v<T, ScoreHistogramRequest> || std::is_same_v<T, PlattRequest>) {
+          for (auto& rows : r.rows) rows.outer_fold = outer_fold;
+        } else {
+          r.rows.outer_fold = outer_fold;
+        }
+      },
+      request);
+  return request;
 }
 
 std::size_t ResultSize(const StatRequest& request, int num_features) {
@@ -235,8 +268,22 @@ std::size_t ResultSize(const StatRequest& request, int num_features) {
   if (const auto* r = std::get_if<DevianceRequest>(&request)) {
     return 1 + static_cast<std::size_t>(r->intercepts.size());
   }
+  if (const auto* r = std::get_if<ScoreHistogramRequest>(&request)) {
+    return 2 * static_cast<std::size_t>(std::max(r->bins, 0)) * r->scorers.size();
+  }
+  if (std::holds_alternative<PlattRequest>(request)) return 7;
   const std::size_t k = std::get<SvmRequest>(request).columns.size();
   return 2 + (k + 1) + (k + 1) * (k + 1);
+}
+
+Result<std::vector<double>> ComputeScoreHistogram(const LocalTable& /*table*/,
+                                                  const ScoreHistogramRequest& /*request*/) {
+  return common::Internal("score histograms: not implemented yet");
+}
+
+Result<std::vector<double>> ComputePlatt(const LocalTable& /*table*/,
+                                         const PlattRequest& /*request*/) {
+  return common::Internal("platt statistics: not implemented yet");
 }
 
 }  // namespace fedrad::site_agent::stats

@@ -15,6 +15,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "fedrad/common/status.hpp"
@@ -37,15 +39,28 @@ class Aggregator {
       const std::vector<site_agent::stats::StatRequest>& requests) = 0;
   // Rounds (calls to Sum or SumBatch) so far, successful or not.
   virtual std::int64_t rounds() const = 0;
+  // Traffic so far with each site, in bytes as encoded on the wire
+  // (site_agent/stats/wire.hpp: ROUND_REQUEST to a site, ROUND_REPLY from
+  // it; every site gets the same requests and replies of the same size). The
+  // in-process aggregator reports what the wire would carry.
+  virtual std::int64_t bytes_to_each_site() const { return 0; }
+  virtual std::int64_t bytes_from_each_site() const { return 0; }
 };
 
 // Sums over tables held in this process. The tables must outlive it.
 class InProcessAggregator final : public Aggregator {
  public:
-  // kInvalidArgument if there is no table, the tables disagree on the number
-  // of features, or one fails ValidateTable.
+  // One table per site, as dataset "" (kInvalidArgument if there is no
+  // table, the tables disagree on the number of features, or one fails
+  // ValidateTable).
   static common::Result<InProcessAggregator> Create(
       std::vector<const site_agent::stats::LocalTable*> tables);
+  // Several datasets per site (a study's models). Every site must hold the
+  // same dataset names with the same number of features per dataset;
+  // num_features() is that of dataset "" if present, else 0 (use a
+  // ScopedAggregator, which knows its dataset's width).
+  static common::Result<InProcessAggregator> CreateMulti(
+      std::vector<const site_agent::stats::Datasets*> sites);
 
   int num_features() const override { return num_features_; }
   common::Result<std::vector<double>> Sum(const site_agent::stats::StatRequest& request) override;
@@ -56,12 +71,41 @@ class InProcessAggregator final : public Aggregator {
  private:
   common::Result<std::vector<double>> SumOne(const site_agent::stats::StatRequest& request) const;
 
-  InProcessAggregator(std::vector<const site_agent::stats::LocalTable*> tables, int num_features)
-      : tables_(std::move(tables)), num_features_(num_features) {}
+  InProcessAggregator(
+      std::vector<std::map<std::string, const site_agent::stats::LocalTable*>> sites,
+      int num_features)
+      : sites_(std::move(sites)), num_features_(num_features) {}
 
-  std::vector<const site_agent::stats::LocalTable*> tables_;
+  // Per site: dataset name -> table (not owned).
+  std::vector<std::map<std::string, const site_agent::stats::LocalTable*>> sites_;
   int num_features_ = 0;
   std::int64_t rounds_ = 0;
+};
+
+// A view of another aggregator restricted to one dataset and, optionally,
+// to the training part of one outer cross-validation fold: every request is
+// rewritten by site_agent::stats::Scoped(request, dataset, outer_fold) and
+// forwarded; rounds are the base's. The solvers run unchanged on the view
+// (e.g. a whole model fit inside outer fold f of nested CV).
+class ScopedAggregator final : public Aggregator {
+ public:
+  ScopedAggregator(Aggregator& base, std::string dataset, int num_features, int outer_fold = -1)
+      : base_(base),
+        dataset_(std::move(dataset)),
+        num_features_(num_features),
+        outer_fold_(outer_fold) {}
+
+  int num_features() const override { return num_features_; }
+  common::Result<std::vector<double>> Sum(const site_agent::stats::StatRequest& request) override;
+  common::Result<std::vector<std::vector<double>>> SumBatch(
+      const std::vector<site_agent::stats::StatRequest>& requests) override;
+  std::int64_t rounds() const override { return base_.rounds(); }
+
+ private:
+  Aggregator& base_;
+  std::string dataset_;
+  int num_features_ = 0;
+  int outer_fold_ = -1;
 };
 
 }  // namespace fedrad::coordinator

@@ -38,9 +38,42 @@
 //   (cv.glmnet's type.measure = "deviance" for family = "binomial", with its
 //   clipping of p to [1e-5, 1 - 1e-5], so D_l is finite whatever the labels
 //   of the rows: a site whose held-out rows are all negative is fine).
+//
+//   Huberised hinge SVM (SvmRequest with loss = kHuberHinge, δ = huber_delta
+//   > 0), same u_i, t_i, θ, m_i as the squared hinge:
+//     h(m) = 0 (m ≤ 0),  m² / (2δ) (0 < m ≤ δ),  m - δ/2 (m > δ)
+//     [L, |Q|, G (k+1), H (k+1)x(k+1) row-major]   size 2 + (k+1) + (k+1)²
+//     L = Σ_i h(m_i),  G = -Σ_i h'(m_i) t_i u_i,  H = (1/δ) Σ_Q u_i u_iᵀ,
+//     Q = {i : 0 < m_i ≤ δ}  (the quadratic piece; h → hinge as δ → 0).
+//
+//   Linear scores (ScoreHistogramRequest, PlattRequest): a LinearScorer
+//   gives s_i = wᵀz_i + b on its columns (z standardised with its own
+//   center/scale, or raw when those are empty). Part l of a request applies
+//   scorer l to the rows of rows[l] (e.g. the fold-l model to the held-out
+//   rows of fold l).
+//
+//   Score histograms (L parts, B = bins): u_i = ½ + atan(s_i)/π in (0, 1),
+//   bin b_i = min(floor(u_i B), B - 1);
+//     [part 1: neg_1 .. neg_B, pos_1 .. pos_B, part 2: ...]   size 2 B L
+//   neg_b / pos_b = number of rows of label 0 / 1 in bin b (a monotone map,
+//   so ranks, hence the AUC up to ties within a bin, are preserved).
+//
+//   Platt scaling at (A, B) over the union of all parts' rows (scores s_i),
+//   targets τ_i = target_pos if y_i = 1 else target_neg, f_i = A s_i + B,
+//   q_i = 1 / (1 + exp(f_i))  (Platt's P(y = 1 | s)):
+//     [ℓ, n, ∂ℓ/∂A, ∂ℓ/∂B, H_AA, H_AB, H_BB]   size 7
+//     ℓ = Σ_i [τ_i f_i + log(1 + exp(-f_i))]  (= -Σ τ log q + (1-τ) log(1-q)),
+//     ∂ℓ/∂f_i = τ_i - (1 - q_i),  ∂²ℓ/∂f_i² = q_i (1 - q_i),
+//   evaluated without overflow for large |f_i| (Lin, Lin & Weng 2007).
+//
+// Every request names a `dataset`: the site's table for one model of a study
+// (e.g. "clinical", "radiomics", "combined"; "" is the default when a site
+// has a single table). Column indices are within that dataset's table.
 #pragma once
 
 #include <Eigen/Dense>
+#include <map>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -51,6 +84,7 @@ namespace fedrad::site_agent::stats {
 
 struct MomentsRequest {
   RowSubset rows;
+  std::string dataset;  // the site's table for this request ("" = default)
 };
 
 struct LogisticRequest {
@@ -60,16 +94,22 @@ struct LogisticRequest {
   double intercept = 0.0;            // β0
   Eigen::VectorXd beta;              // p, on the standardised scale
   std::vector<int> hessian_columns;  // S: feature indices, distinct, in [0, p)
+  std::string dataset;               // the site's table for this request ("" = default)
 };
+
+enum class SvmLoss { kSquaredHinge, kHuberHinge };
 
 struct SvmRequest {
   RowSubset rows;
+  SvmLoss loss = SvmLoss::kSquaredHinge;
+  double huber_delta = 0.0;  // δ > 0 with kHuberHinge
   std::vector<int> columns;  // features used (distinct, in [0, p)); k of them
   Eigen::VectorXd center;    // empty (raw features) or k entries
   Eigen::VectorXd scale;     // empty or k entries; 0 marks a constant column
   Eigen::VectorXd w;         // k
   double bias_weight = 0.0;  // w_b
   double bias_value = 1.0;   // B (the constant appended to every row)
+  std::string dataset;       // the site's table for this request ("" = default)
 };
 
 struct DevianceRequest {
@@ -78,9 +118,47 @@ struct DevianceRequest {
   Eigen::VectorXd scale;       // p; 0 marks a constant column
   Eigen::VectorXd intercepts;  // L
   Eigen::MatrixXd betas;       // p x L, standardised scale, column l = β_l
+  std::string dataset;         // the site's table for this request ("" = default)
 };
 
-using StatRequest = std::variant<MomentsRequest, LogisticRequest, SvmRequest, DevianceRequest>;
+// s = wᵀz + intercept on `columns`, z = (x - center) / scale (zero scale:
+// z = 0; empty center/scale: raw features).
+struct LinearScorer {
+  std::vector<int> columns;  // k distinct indices in [0, p)
+  Eigen::VectorXd center;    // empty or k
+  Eigen::VectorXd scale;     // empty or k
+  Eigen::VectorXd w;         // k
+  double intercept = 0.0;
+};
+
+struct ScoreHistogramRequest {
+  std::vector<RowSubset> rows;        // L parts
+  std::vector<LinearScorer> scorers;  // L, scorer l applies to rows[l]
+  int bins = 512;                     // B in [2, 65536]
+  std::string dataset;                // the site's table for this request ("" = default)
+};
+
+struct PlattRequest {
+  std::vector<RowSubset> rows;        // parts, as ScoreHistogramRequest
+  std::vector<LinearScorer> scorers;  // one per part
+  double a = 0.0;                     // A
+  double b = 0.0;                     // B
+  double target_pos = 1.0;            // τ for label 1, in (0, 1]
+  double target_neg = 0.0;            // τ for label 0, in [0, 1)
+  std::string dataset;                // the site's table for this request ("" = default)
+};
+
+using StatRequest = std::variant<MomentsRequest, LogisticRequest, SvmRequest, DevianceRequest,
+                                 ScoreHistogramRequest, PlattRequest>;
+
+// A site's tables by dataset name (one per model of a study).
+using Datasets = std::map<std::string, LocalTable>;
+
+// The dataset a request names.
+const std::string& DatasetOf(const StatRequest& request);
+// Returns `request` with its dataset set to `dataset` and every RowSubset's
+// outer_fold set to `outer_fold` (the ScopedAggregator's rewrite).
+StatRequest Scoped(StatRequest request, const std::string& dataset, int outer_fold);
 
 common::Result<std::vector<double>> ComputeMoments(const LocalTable& table,
                                                    const MomentsRequest& request);
@@ -89,8 +167,16 @@ common::Result<std::vector<double>> ComputeLogistic(const LocalTable& table,
 common::Result<std::vector<double>> ComputeSvm(const LocalTable& table, const SvmRequest& request);
 common::Result<std::vector<double>> ComputeDeviance(const LocalTable& table,
                                                     const DevianceRequest& request);
-// Dispatches on the request type.
+common::Result<std::vector<double>> ComputeScoreHistogram(const LocalTable& table,
+                                                          const ScoreHistogramRequest& request);
+common::Result<std::vector<double>> ComputePlatt(const LocalTable& table,
+                                                 const PlattRequest& request);
+// Dispatches on the request type (the request's dataset is ignored: `table`
+// is used).
 common::Result<std::vector<double>> Compute(const LocalTable& table, const StatRequest& request);
+// Picks the request's dataset from `datasets` (kNotFound naming it if the
+// site has no such dataset) and dispatches.
+common::Result<std::vector<double>> Compute(const Datasets& datasets, const StatRequest& request);
 
 // Size of the array each request produces on a table with p features (the
 // same at every site; the aggregator checks it).

@@ -1,0 +1,61 @@
+// Running a study specification end to end on an aggregator, and writing
+// its outputs. Used by `fedrad fit --pooled` (one in-process table),
+// `fedrad simulate` (one in-process table per site) and the coordinator's
+// `study` job (WireAggregator).
+//
+// Outputs in OUT_DIR (written atomically; an existing file is replaced only
+// after the new one is complete):
+//   OUT_DIR/<model>/model.json  per model: selected feature names,
+//     coefficients (LASSO at the chosen λ and the SVM) in standardised and
+//     original units, intercepts, λ (chosen, min, 1se) and the whole path
+//     with cvm/cvsd, C and the C grid with CV AUCs, standardisation
+//     parameters, Platt A/B, cross-validated performance (nested or marked
+//     optimistic), rounds, bytes per site, provenance (fedrad version, spec
+//     SHA-256, study id, mode, sites, data SHA-256 where known). Numbers
+//     %.17g in the C locale, so files reproduce exactly.
+//   OUT_DIR/study.json  the study summary: models, rounds, bytes, timing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fedrad/common/status.hpp"
+#include "fedrad/coordinator/aggregator.hpp"
+#include "fedrad/coordinator/pipeline.hpp"
+#include "fedrad/protocols/study_spec.hpp"
+
+namespace fedrad::coordinator {
+
+// Model name -> its resolved column names (dataset column order).
+using ModelColumns = std::map<std::string, std::vector<std::string>>;
+
+// Plan (options from the spec, one entry per model) for resolved columns.
+common::Result<StudyPlan> MakeStudyPlan(const protocols::StudySpec& spec,
+                                        const ModelColumns& columns);
+
+struct RunProvenance {
+  std::string mode;                                // "pooled" | "simulate" | "federated"
+  std::vector<std::string> sites;                  // site names
+  std::map<std::string, std::string> data_sha256;  // site -> table SHA-256, when known
+  double wall_seconds = 0.0;
+  std::int64_t bytes_to_each_site = 0;
+  std::int64_t bytes_from_each_site = 0;
+};
+
+common::Status WriteStudyOutputs(const protocols::StudySpec& spec, const ModelColumns& columns,
+                                 const StudyRun& run, const RunProvenance& provenance,
+                                 const std::string& out_dir);
+
+// `fedrad fit --pooled DATA --spec SPEC --out DIR`.
+common::Status RunFitPooled(const std::string& spec_path, const std::string& data_path,
+                            const std::string& out_dir, std::ostream& progress);
+// `fedrad simulate --spec SPEC --site NAME=DATA ... --out DIR`.
+common::Status RunSimulate(const std::string& spec_path,
+                           const std::vector<std::pair<std::string, std::string>>& sites,
+                           const std::string& out_dir, std::ostream& progress);
+
+}  // namespace fedrad::coordinator

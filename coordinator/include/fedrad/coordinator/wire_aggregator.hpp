@@ -1,0 +1,51 @@
+// The Aggregator over the ZeroMQ transport: one round = one ROUND_REQUEST
+// ("stats_batch", site_agent/stats/wire.hpp) to every site of the job and
+// one ROUND_REPLY from each, summed element-wise. The solvers above it see
+// only the sums. (Issue 5 replaces the plain sum by secure aggregation: the
+// sites' arrays will arrive masked.)
+//
+// A round fails (kUnavailable naming the site) when a site's session is lost
+// or it does not answer within round_timeout, kProtocolError naming the site
+// on a malformed or mis-sized reply, and kFailedPrecondition with the site's
+// message when the site answers with an ERROR (e.g. unknown dataset).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fedrad/coordinator/aggregator.hpp"
+#include "fedrad/coordinator/session_manager.hpp"
+
+namespace fedrad::coordinator {
+
+struct WireAggregatorOptions {
+  std::string job_id;
+  std::vector<std::string> sites;               // the job's sites (all must answer)
+  std::map<std::string, int> dataset_features;  // p of each dataset (ResultSize)
+  std::chrono::milliseconds round_timeout{600000};
+};
+
+class WireAggregator final : public Aggregator {
+ public:
+  WireAggregator(SessionManager* sessions, WireAggregatorOptions options);
+
+  int num_features() const override;  // of dataset "" if declared, else 0
+  common::Result<std::vector<double>> Sum(const site_agent::stats::StatRequest& request) override;
+  common::Result<std::vector<std::vector<double>>> SumBatch(
+      const std::vector<site_agent::stats::StatRequest>& requests) override;
+  std::int64_t rounds() const override { return rounds_; }
+  std::int64_t bytes_to_each_site() const override { return bytes_to_; }
+  std::int64_t bytes_from_each_site() const override { return bytes_from_; }
+
+ private:
+  SessionManager* sessions_;
+  WireAggregatorOptions options_;
+  std::int64_t rounds_ = 0;
+  std::int64_t bytes_to_ = 0;
+  std::int64_t bytes_from_ = 0;
+};
+
+}  // namespace fedrad::coordinator
