@@ -1,14 +1,11 @@
 #include "fedrad/coordinator/cross_validation.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <condition_variable>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <thread>
 #include <utility>
+
+#include "fedrad/coordinator/round_batcher.hpp"
 
 namespace fedrad::coordinator {
 
@@ -20,118 +17,15 @@ using site_agent::stats::StatRequest;
 
 namespace {
 
-// Gathers one request from every running participant and sends them to the
-// base aggregator as one batch (one round). Participants run in their own
-// threads; Leave() when a participant is done.
-class RoundBatcher {
- public:
-  RoundBatcher(Aggregator& base, int participants)
-      : base_(base),
-        active_(participants),
-        pending_(static_cast<std::size_t>(participants)),
-        results_(static_cast<std::size_t>(participants)) {}
-
-  Result<std::vector<double>> Sum(int who, const StatRequest& request) {
-    const auto w = static_cast<std::size_t>(who);
-    std::unique_lock<std::mutex> lock(mu_);
-    pending_[w] = request;
-    ++num_pending_;
-    if (num_pending_ == active_) {
-      FlushLocked();
-    } else {
-      cv_.wait(lock, [this, w] { return results_[w].has_value(); });
-    }
-    Result<std::vector<double>> out = std::move(*results_[w]);
-    results_[w].reset();
-    return out;
-  }
-
-  void Leave() {
-    std::lock_guard<std::mutex> lock(mu_);
-    --active_;
-    if (num_pending_ > 0 && num_pending_ == active_) FlushLocked();
-  }
-
-  std::int64_t rounds() const { return rounds_.load(); }
-
- private:
-  void FlushLocked() {
-    std::vector<std::size_t> who;
-    std::vector<StatRequest> requests;
-    for (std::size_t i = 0; i < pending_.size(); ++i) {
-      if (pending_[i].has_value()) {
-        who.push_back(i);
-        requests.push_back(std::move(*pending_[i]));
-        pending_[i].reset();
-      }
-    }
-    num_pending_ = 0;
-    ++rounds_;
-    auto sums = base_.SumBatch(requests);
-    for (std::size_t k = 0; k < who.size(); ++k) {
-      if (sums.ok()) {
-        results_[who[k]] = Result<std::vector<double>>(std::move((*sums)[k]));
-      } else {
-        results_[who[k]] = Result<std::vector<double>>(sums.status());
-      }
-    }
-    cv_.notify_all();
-  }
-
-  Aggregator& base_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int active_ = 0;
-  int num_pending_ = 0;
-  std::vector<std::optional<StatRequest>> pending_;
-  std::vector<std::optional<Result<std::vector<double>>>> results_;
-  std::atomic<std::int64_t> rounds_{0};
-};
-
-// What one fit sees: an aggregator whose rounds are the batcher's rounds.
-class BatchedAggregator final : public Aggregator {
- public:
-  BatchedAggregator(RoundBatcher& batcher, int who, int num_features)
-      : batcher_(batcher), who_(who), num_features_(num_features) {}
-  int num_features() const override { return num_features_; }
-  Result<std::vector<double>> Sum(const StatRequest& request) override {
-    return batcher_.Sum(who_, request);
-  }
-  Result<std::vector<std::vector<double>>> SumBatch(
-      const std::vector<StatRequest>& requests) override {
-    std::vector<std::vector<double>> out;
-    for (const auto& request : requests) {
-      FEDRAD_ASSIGN_OR_RETURN(auto sums, Sum(request));
-      out.push_back(std::move(sums));
-    }
-    return out;
-  }
-  std::int64_t rounds() const override { return batcher_.rounds(); }
-
- private:
-  RoundBatcher& batcher_;
-  int who_;
-  int num_features_;
-};
-
 // Fits every options[i] concurrently, all requests of a round in one batch.
 std::vector<Result<LassoPath>> FitConcurrently(Aggregator& base,
                                                const std::vector<LassoOptions>& options) {
-  const int n = static_cast<int>(options.size());
-  RoundBatcher batcher(base, n);
   std::vector<Result<LassoPath>> fits(options.size(),
                                       Result<LassoPath>(common::Internal("not run")));
-  std::vector<std::thread> threads;
-  threads.reserve(options.size());
-  for (int i = 0; i < n; ++i) {
-    threads.emplace_back([&, i] {
-      const auto ii = static_cast<std::size_t>(i);
-      BatchedAggregator proxy(batcher, i, base.num_features());
-      fits[ii] = Lasso(options[ii]).FitPath(proxy);
-      batcher.Leave();
-    });
-  }
-  for (auto& thread : threads) thread.join();
+  RunConcurrently(base, static_cast<int>(options.size()), [&](int i, Aggregator& proxy) {
+    const auto ii = static_cast<std::size_t>(i);
+    fits[ii] = Lasso(options[ii]).FitPath(proxy);
+  });
   return fits;
 }
 
