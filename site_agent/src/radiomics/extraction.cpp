@@ -109,7 +109,16 @@ class FamilyComputer {
       mean.Add(ComputeNgldmValues(ngldm));
       return texture_internal::MakeFeatureList(kNgldmFeatureDefs, mean.Mean());
     }
-    if (family == "ngtdm") return NgtdmFeatures2D(levels_, params_.ngtdm_distance);
+    if (family == "ngtdm") {
+      if (!FusedNeighbourhoods()) return NgtdmFeatures2D(levels_, params_.ngtdm_distance);
+      // As NgtdmFeatures2D (the one-slice mean of NgtdmFeaturesPerSlice).
+      if (texture_internal::FindRoiBox(levels_).empty()) return {};
+      const Ngtdm& ngtdm = NgtdmMatrix();
+      if (ngtdm.TotalCount() <= 0.0) return NgtdmFeatures(Ngtdm{});
+      texture_internal::ValueMean<kNgtdmFeatureDefs.size()> mean;
+      mean.Add(ComputeNgtdmValues(ngtdm));
+      return texture_internal::MakeFeatureList(kNgtdmFeatureDefs, mean.Mean());
+    }
     return {};
   }
 
@@ -119,9 +128,34 @@ class FamilyComputer {
     return *roi_levels_;
   }
 
+  // NGTDM and NGLDM both of distance 1 (the defaults) and both wanted: one
+  // pass over the neighbourhoods builds the two (BuildNgtdmAndNgldm8).
+  bool FusedNeighbourhoods() const {
+    return params_.ngtdm_distance == 1 && params_.ngldm.distance == 1 &&
+           params_.families.count("ngtdm") != 0 &&
+           (params_.families.count("ngldm") != 0 || params_.families.count("gldm") != 0);
+  }
+
+  void BuildFused() {
+    ngldm_.emplace();
+    ngtdm_.emplace();
+    texture_internal::BuildNgtdmAndNgldm8(levels_, params_.ngldm.alpha, *ngtdm_, *ngldm_);
+  }
+
   const Ngldm& NgldmMatrix() {
-    if (!ngldm_) ngldm_ = BuildNgldm(levels_, params_.ngldm);
+    if (!ngldm_) {
+      if (FusedNeighbourhoods()) {
+        BuildFused();
+      } else {
+        ngldm_ = BuildNgldm(levels_, params_.ngldm);
+      }
+    }
     return *ngldm_;
+  }
+
+  const Ngtdm& NgtdmMatrix() {
+    if (!ngtdm_) BuildFused();
+    return *ngtdm_;
   }
 
   const std::pair<Glszm, Gldzm>& Zones() {
@@ -142,6 +176,7 @@ class FamilyComputer {
   bool want_gldzm_;
   std::optional<std::vector<int>> roi_levels_;
   std::optional<Ngldm> ngldm_;
+  std::optional<Ngtdm> ngtdm_;
   std::optional<std::pair<Glszm, Gldzm>> zones_;
 };
 

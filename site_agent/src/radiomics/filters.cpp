@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <numbers>
 #include <stdexcept>
 #include <string>
@@ -56,8 +57,20 @@ struct LinePlan {
   std::vector<const double*> b;  // symmetric only
 };
 
+// The two kernels below are the filters' inner loops. They are also compiled
+// for AVX2 (selected at run time, so the binary still runs on any x86-64):
+// the same multiplications and additions in the same order, 4 lanes wide
+// instead of 2, so the results are bit for bit those of the baseline build
+// (FMA is not enabled, so no multiply-add is contracted).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FEDRAD_FILTER_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define FEDRAD_FILTER_KERNEL
+#endif
+
 // out[x] (+)= sum_t w[t] * a[t][x], x in [0, width).
-void WeightedSum(const LinePlan& plan, double* __restrict out, int width, bool accumulate) {
+FEDRAD_FILTER_KERNEL void WeightedSum(const LinePlan& plan, double* __restrict out, int width,
+                                      bool accumulate) {
   const int count = static_cast<int>(plan.w.size());
   const double* w = plan.w.data();
   const double* const* src = plan.a.data();
@@ -85,7 +98,8 @@ void WeightedSum(const LinePlan& plan, double* __restrict out, int width, bool a
 }
 
 // out[x] (+)= wc * c[x] + sum_t w[t] * (a[t][x] + b[t][x]), x in [0, width).
-void WeightedPairSum(const LinePlan& plan, double* __restrict out, int width, bool accumulate) {
+FEDRAD_FILTER_KERNEL void WeightedPairSum(const LinePlan& plan, double* __restrict out, int width,
+                                          bool accumulate) {
   const int count = static_cast<int>(plan.w.size());
   const double* w = plan.w.data();
   const double* const* pa = plan.a.data();
@@ -93,6 +107,44 @@ void WeightedPairSum(const LinePlan& plan, double* __restrict out, int width, bo
   const double wc = plan.wc;
   const double* c = plan.centre;
   int x = 0;
+  // 16 outputs at a time in four 4-lane vectors (GCC vector extensions:
+  // element-wise, so each lane is the same sum as the scalar loop below;
+  // four AVX2 or eight SSE2 registers), then 8, then one by one.
+  using V4 = double __attribute__((vector_size(32)));
+  V4 va0, va1, va2, va3, vs0, vs1, vs2, vs3, vu0, vu1, vu2, vu3;
+  for (; x + 16 <= width; x += 16) {
+    std::memcpy(&vs0, c + x, sizeof(V4));
+    std::memcpy(&vs1, c + x + 4, sizeof(V4));
+    std::memcpy(&vs2, c + x + 8, sizeof(V4));
+    std::memcpy(&vs3, c + x + 12, sizeof(V4));
+    va0 = wc * vs0, va1 = wc * vs1, va2 = wc * vs2, va3 = wc * vs3;
+    for (int t = 0; t < count; ++t) {
+      const double* s = pa[t] + x;
+      const double* u = pb[t] + x;
+      const double wt = w[t];
+      std::memcpy(&vs0, s, sizeof(V4));
+      std::memcpy(&vs1, s + 4, sizeof(V4));
+      std::memcpy(&vs2, s + 8, sizeof(V4));
+      std::memcpy(&vs3, s + 12, sizeof(V4));
+      std::memcpy(&vu0, u, sizeof(V4));
+      std::memcpy(&vu1, u + 4, sizeof(V4));
+      std::memcpy(&vu2, u + 8, sizeof(V4));
+      std::memcpy(&vu3, u + 12, sizeof(V4));
+      va0 += wt * (vs0 + vu0), va1 += wt * (vs1 + vu1), va2 += wt * (vs2 + vu2),
+          va3 += wt * (vs3 + vu3);
+    }
+    if (accumulate) {
+      std::memcpy(&vs0, out + x, sizeof(V4));
+      std::memcpy(&vs1, out + x + 4, sizeof(V4));
+      std::memcpy(&vs2, out + x + 8, sizeof(V4));
+      std::memcpy(&vs3, out + x + 12, sizeof(V4));
+      va0 += vs0, va1 += vs1, va2 += vs2, va3 += vs3;
+    }
+    std::memcpy(out + x, &va0, sizeof(V4));
+    std::memcpy(out + x + 4, &va1, sizeof(V4));
+    std::memcpy(out + x + 8, &va2, sizeof(V4));
+    std::memcpy(out + x + 12, &va3, sizeof(V4));
+  }
   for (; x + 8 <= width; x += 8) {
     double a0 = wc * c[x], a1 = wc * c[x + 1], a2 = wc * c[x + 2], a3 = wc * c[x + 3];
     double a4 = wc * c[x + 4], a5 = wc * c[x + 5], a6 = wc * c[x + 6], a7 = wc * c[x + 7];

@@ -103,6 +103,58 @@ void AccumulateInBox(const LevelImage& image, const RoiBox& box, Offset2D direct
   }
 }
 
+// The ordered pairs (p, p + offsets[k]) of every offset at once, in one pass
+// over a zero-bordered copy of the box (a neighbour outside the box reads 0,
+// as does a non-ROI pixel, so exactly the pairs AccumulateInBox counts are
+// counted). `counts` gets one (Ng+1) x (Ng+1) integer table per offset,
+// indexed [a][b] with row and column 0 absorbing the pairs that involve a
+// non-ROI pixel, so the inner loop has no branch per neighbour.
+template <std::size_t kOffsets>
+void CountPairsInBox(const LevelImage& image, const RoiBox& box,
+                     const std::array<Offset2D, kOffsets>& offsets,
+                     std::vector<std::uint32_t>& counts) {
+  int pad = 1;
+  for (const Offset2D& o : offsets) pad = std::max({pad, std::abs(o.dx), std::abs(o.dy)});
+  const texture_internal::PaddedLevels work = texture_internal::MakePaddedLevels(image, box, pad);
+  const auto ng1 = static_cast<std::size_t>(image.num_levels) + 1;
+  const std::size_t cells1 = ng1 * ng1;
+  counts.assign(kOffsets * cells1, 0);
+  std::array<std::ptrdiff_t, kOffsets> steps{};
+  for (std::size_t k = 0; k < kOffsets; ++k) steps[k] = work.Step(offsets[k].dx, offsets[k].dy);
+  const int* levels = work.data.data();
+  std::uint32_t* tables = counts.data();
+  for (int y = 0; y < box.height(); ++y) {
+    const auto row = static_cast<std::ptrdiff_t>(work.IndexOf(0, y));
+    for (int x = 0; x < box.width(); ++x) {
+      const std::ptrdiff_t p = row + x;
+      const int a = levels[p];
+      if (a == 0) continue;
+      const std::size_t base = static_cast<std::size_t>(a) * ng1;
+      for (std::size_t k = 0; k < kOffsets; ++k) {
+        ++tables[k * cells1 + base + static_cast<std::size_t>(levels[p + steps[k]])];
+      }
+    }
+  }
+}
+
+// Adds table `k` of CountPairsInBox to `glcm` (and its transpose when
+// symmetric), cell by cell in the order AccumulateInBox adds them.
+void AddPairTable(const std::vector<std::uint32_t>& counts, std::size_t k, bool symmetric,
+                  Glcm& glcm) {
+  const auto ng = static_cast<std::size_t>(glcm.num_levels);
+  const std::size_t ng1 = ng + 1;
+  const std::uint32_t* table = counts.data() + k * ng1 * ng1;
+  double* out = glcm.counts.data();
+  for (std::size_t i = 0; i < ng; ++i) {
+    for (std::size_t j = 0; j < ng; ++j) {
+      const std::uint32_t c = table[(i + 1) * ng1 + j + 1];
+      if (c == 0) continue;
+      out[i * ng + j] += c;
+      if (symmetric) out[j * ng + i] += c;
+    }
+  }
+}
+
 // The offsets of GlcmOptions (see texture.hpp), distance by distance.
 std::vector<Offset2D> GlcmOffsets(const GlcmOptions& options) {
   if (options.distances.empty()) {
@@ -350,8 +402,7 @@ GlcmValues ComputeGlcmValues(const Glcm& glcm) {
   const double h_max = std::max(hx, hy);
   const double imc1 = h_max > kEntropyFloor ? (joint_entropy - hxy1) / h_max : 0.0;
   const double imc2_arg = hxy2 - joint_entropy;
-  const double imc2 =
-      imc2_arg > kEntropyFloor ? std::sqrt(1.0 - std::exp(-2.0 * imc2_arg)) : 0.0;
+  const double imc2 = imc2_arg > kEntropyFloor ? std::sqrt(1.0 - std::exp(-2.0 * imc2_arg)) : 0.0;
   const double sigma_product = std::sqrt(var_x * var_y);
   const double correlation =
       sigma_product > kEntropyFloor * (1.0 + mu_x * mu_x) ? covariance / sigma_product : 1.0;
@@ -401,6 +452,27 @@ FeatureList GlcmFeaturesPerSlice(std::span<const LevelImage> slices,
     const RoiBox box = FindRoiBox(slice);
     if (box.empty()) continue;
     any_roi = true;
+    if (offsets.size() == kTextureDirections2D.size()) {
+      // The usual four offsets: counted in one pass. The counts are whole
+      // numbers, so the matrices equal those of AccumulateInBox exactly.
+      std::array<Offset2D, kTextureDirections2D.size()> four{};
+      std::copy(offsets.begin(), offsets.end(), four.begin());
+      CountPairsInBox(slice, box, four, scratch);
+      if (aggregation == DirectionAggregation::kAverage) {
+        for (std::size_t k = 0; k < four.size(); ++k) {
+          ResetGlcm(slice.num_levels, buffer);
+          AddPairTable(scratch, k, options.symmetric, buffer);
+          if (buffer.Total() > 0.0) mean.Add(ComputeGlcmValues(buffer));
+        }
+      } else {
+        ResetGlcm(slice.num_levels, buffer);
+        for (std::size_t k = 0; k < four.size(); ++k) {
+          AddPairTable(scratch, k, options.symmetric, buffer);
+        }
+        if (buffer.Total() > 0.0) mean.Add(ComputeGlcmValues(buffer));
+      }
+      continue;
+    }
     if (aggregation == DirectionAggregation::kAverage) {
       for (Offset2D offset : offsets) {
         ResetGlcm(slice.num_levels, buffer);

@@ -106,6 +106,116 @@ void CountWalkedRuns(const LevelImage& image, const RoiBox& box, int dx, int dy,
   num_pixels = pixels;
 }
 
+// The GLRLMs of the four kTextureDirections2D, (1,0), (1,1), (0,1) and
+// (-1,1), in one row-major pass over the box: each direction keeps the state
+// of its lines as CountUnitRuns does, and counts its run ends into its own
+// (Ng+1) x (max_length+1) table (the four tables take turns, so neighbouring
+// pixels do not serialise on one counter). The counts, and so the matrices,
+// equal those of BuildGlrlmInBox direction by direction.
+std::array<Glrlm, 4> BuildFourGlrlmsInBox(const LevelImage& image, const RoiBox& box) {
+  const int width = image.levels.width;
+  const int w = box.width();
+  const int h = box.height();
+  const auto ng1 = static_cast<std::size_t>(image.num_levels) + 1;
+  // Longest possible run per direction: horizontal, diagonal, vertical, anti-diagonal.
+  const std::array<int, 4> max_length = {w, std::min(w, h), h, std::min(w, h)};
+  std::array<std::size_t, 4> columns1{};
+  std::array<std::vector<std::uint32_t>, 4> ends;
+  for (std::size_t d = 0; d < 4; ++d) {
+    columns1[d] = static_cast<std::size_t>(max_length[d]) + 1;
+    ends[d].assign(ng1 * columns1[d], 0);
+  }
+  std::uint32_t* horizontal = ends[0].data();
+  std::uint32_t* diagonal = ends[1].data();
+  std::uint32_t* vertical = ends[2].data();
+  std::uint32_t* anti = ends[3].data();
+  const std::size_t c_h = columns1[0];
+  const std::size_t c_d = columns1[1];
+  const std::size_t c_v = columns1[2];
+  const std::size_t c_a = columns1[3];
+  // Line states: vertical line x; diagonal line x - y + h - 1; anti-diagonal x + y.
+  const auto num_diagonals = static_cast<std::size_t>(w + h - 1);
+  std::vector<int> v_level(static_cast<std::size_t>(w), 0);
+  std::vector<int> v_length(static_cast<std::size_t>(w), 0);
+  std::vector<int> d_level(num_diagonals, 0);
+  std::vector<int> d_length(num_diagonals, 0);
+  std::vector<int> a_level(num_diagonals, 0);
+  std::vector<int> a_length(num_diagonals, 0);
+  std::size_t pixels = 0;
+  for (int y = 0; y < h; ++y) {
+    const int* row = image.levels.data.data() + Index(box.x0, box.y0 + y, width);
+    int* dl = d_level.data() + (h - 1 - y);
+    int* dn = d_length.data() + (h - 1 - y);
+    int* al = a_level.data() + y;
+    int* an = a_length.data() + y;
+    int level = 0;
+    int length = 0;
+    for (int x = 0; x < w; ++x) {
+      const int v = row[x];
+      pixels += v != 0 ? 1 : 0;
+      // Horizontal: state in registers.
+      {
+        const bool changed = v != level;
+        horizontal[static_cast<std::size_t>(level) * c_h + static_cast<std::size_t>(length)] +=
+            changed ? 1U : 0U;
+        length = changed ? 1 : length + 1;
+        level = v;
+      }
+      {
+        const int l = dl[x];
+        const int n = dn[x];
+        const bool changed = v != l;
+        diagonal[static_cast<std::size_t>(l) * c_d + static_cast<std::size_t>(n)] +=
+            changed ? 1U : 0U;
+        dn[x] = changed ? 1 : n + 1;
+        dl[x] = v;
+      }
+      {
+        const int l = v_level[static_cast<std::size_t>(x)];
+        const int n = v_length[static_cast<std::size_t>(x)];
+        const bool changed = v != l;
+        vertical[static_cast<std::size_t>(l) * c_v + static_cast<std::size_t>(n)] +=
+            changed ? 1U : 0U;
+        v_length[static_cast<std::size_t>(x)] = changed ? 1 : n + 1;
+        v_level[static_cast<std::size_t>(x)] = v;
+      }
+      {
+        const int l = al[x];
+        const int n = an[x];
+        const bool changed = v != l;
+        anti[static_cast<std::size_t>(l) * c_a + static_cast<std::size_t>(n)] += changed ? 1U : 0U;
+        an[x] = changed ? 1 : n + 1;
+        al[x] = v;
+      }
+    }
+    horizontal[static_cast<std::size_t>(level) * c_h + static_cast<std::size_t>(length)] += 1;
+  }
+  for (std::size_t line = 0; line < v_level.size(); ++line) {
+    vertical[static_cast<std::size_t>(v_level[line]) * c_v +
+             static_cast<std::size_t>(v_length[line])] += 1;
+  }
+  for (std::size_t line = 0; line < num_diagonals; ++line) {
+    diagonal[static_cast<std::size_t>(d_level[line]) * c_d +
+             static_cast<std::size_t>(d_length[line])] += 1;
+    anti[static_cast<std::size_t>(a_level[line]) * c_a +
+         static_cast<std::size_t>(a_length[line])] += 1;
+  }
+  std::array<Glrlm, 4> out;
+  for (std::size_t d = 0; d < 4; ++d) {
+    const auto columns = static_cast<std::size_t>(max_length[d]);
+    out[d] = texture_internal::DenseLevelSizeMatrix(image.num_levels, max_length[d]);
+    for (int level = 1; level <= image.num_levels; ++level) {
+      for (std::size_t length = 1; length <= columns; ++length) {
+        out[d].counts[static_cast<std::size_t>(level - 1) * columns + length - 1] =
+            ends[d][static_cast<std::size_t>(level) * columns1[d] + length];
+      }
+    }
+    out[d].num_voxels = static_cast<double>(pixels);
+    texture_internal::TrimTrailingColumns(out[d]);
+  }
+  return out;
+}
+
 Glrlm BuildGlrlmInBox(const LevelImage& image, const RoiBox& box, Offset2D direction) {
   const int dx = direction.dx;
   const int dy = direction.dy;
@@ -174,10 +284,11 @@ FeatureList GlrlmFeaturesPerSlice(std::span<const LevelImage> slices,
     const RoiBox box = FindRoiBox(slice);
     if (box.empty()) continue;
     any_roi = true;
-    std::array<Glrlm, kTextureDirections2D.size()> matrices;
-    for (std::size_t d = 0; d < kTextureDirections2D.size(); ++d) {
-      matrices[d] = BuildGlrlmInBox(slice, box, kTextureDirections2D[d]);
-    }
+    static_assert(kTextureDirections2D[0].dx == 1 && kTextureDirections2D[0].dy == 0 &&
+                  kTextureDirections2D[1].dx == 1 && kTextureDirections2D[1].dy == 1 &&
+                  kTextureDirections2D[2].dx == 0 && kTextureDirections2D[2].dy == 1 &&
+                  kTextureDirections2D[3].dx == -1 && kTextureDirections2D[3].dy == 1);
+    std::array<Glrlm, kTextureDirections2D.size()> matrices = BuildFourGlrlmsInBox(slice, box);
     if (aggregation == DirectionAggregation::kAverage) {
       for (const Glrlm& m : matrices) {
         if (m.Total() > 0.0) mean.Add(ComputeGlrlmValues(m));

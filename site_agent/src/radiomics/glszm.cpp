@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -66,7 +67,7 @@ void BuildZoneMatrices(const LevelImage& image, Connectivity2D connectivity, Gls
   int max_distance = 1;
   if (gldzm != nullptr) {
     if (distance_mask == nullptr) {
-      distance = texture_internal::CityBlockDistance(work.width, work.height, levels);
+      distance = texture_internal::CityBlockDistanceBordered(work.width, work.height, levels);
     } else {
       const std::vector<int> full =
           texture_internal::CityBlockDistance(width, height, distance_mask->data.data());
@@ -93,48 +94,59 @@ void BuildZoneMatrices(const LevelImage& image, Connectivity2D connectivity, Gls
   std::array<std::ptrdiff_t, 8> steps{};
   for (std::size_t s = 0; s < steps.size(); ++s) steps[s] = work.Step(kSteps[s].dx, kSteps[s].dy);
 
-  // Iterative flood fill.
-  std::vector<std::ptrdiff_t> stack;
+  // Iterative flood fill. Every pixel is pushed at most once (it is zeroed
+  // when pushed), so the stack is a plain array of the box's size; the
+  // neighbour loop has a fixed trip count (4 or 8) so that it unrolls.
+  const auto stack_storage = std::make_unique_for_overwrite<std::ptrdiff_t[]>(
+      static_cast<std::size_t>(box.width()) * static_cast<std::size_t>(box.height()));
+  std::ptrdiff_t* const stack = stack_storage.get();
   double num_voxels = 0.0;
-  for (int y = 0; y < box.height(); ++y) {
-    const auto row = static_cast<std::ptrdiff_t>(work.IndexOf(0, y));
-    for (int x = 0; x < box.width(); ++x) {
-      const std::ptrdiff_t seed = row + x;
-      const int level = levels[seed];
-      if (level == 0) continue;  // outside, or already in a zone
-      int size = 0;
-      int zone_distance = max_distance;
-      levels[seed] = 0;
-      stack.push_back(seed);
-      while (!stack.empty()) {
-        const std::ptrdiff_t k = stack.back();
-        stack.pop_back();
-        ++size;
+  const auto fill = [&]<int kNumSteps>() {
+    for (int y = 0; y < box.height(); ++y) {
+      const auto row = static_cast<std::ptrdiff_t>(work.IndexOf(0, y));
+      for (int x = 0; x < box.width(); ++x) {
+        const std::ptrdiff_t seed = row + x;
+        const int level = levels[seed];
+        if (level == 0) continue;  // outside, or already in a zone
+        int size = 0;
+        int zone_distance = max_distance;
+        levels[seed] = 0;
+        std::ptrdiff_t* top = stack;
+        *top++ = seed;
+        while (top != stack) {
+          const std::ptrdiff_t k = *--top;
+          ++size;
+          if (gldzm != nullptr) {
+            zone_distance = std::min(zone_distance, distance[static_cast<std::size_t>(k)]);
+          }
+          for (int s = 0; s < kNumSteps; ++s) {
+            const std::ptrdiff_t neighbour = k + steps[static_cast<std::size_t>(s)];
+            if (levels[neighbour] != level) continue;
+            levels[neighbour] = 0;
+            *top++ = neighbour;
+          }
+        }
+        num_voxels += size;
+        const auto row_index = static_cast<std::size_t>(level - 1);
+        if (glszm != nullptr) {
+          if (static_cast<std::size_t>(size) <= kDenseZoneSizes) {
+            ++small_zones[row_index * kDenseZoneSizes + static_cast<std::size_t>(size - 1)];
+          } else {
+            large_zones.emplace_back(size, level);
+          }
+        }
         if (gldzm != nullptr) {
-          zone_distance = std::min(zone_distance, distance[static_cast<std::size_t>(k)]);
+          // ROI pixels outside an explicit distance mask have distance 0: use 1.
+          const int column = std::max(zone_distance, 1) - 1;
+          ++distance_zones[row_index * distance_columns + static_cast<std::size_t>(column)];
         }
-        for (int s = 0; s < num_steps; ++s) {
-          const std::ptrdiff_t neighbour = k + steps[static_cast<std::size_t>(s)];
-          if (levels[neighbour] != level) continue;
-          levels[neighbour] = 0;
-          stack.push_back(neighbour);
-        }
-      }
-      num_voxels += size;
-      const auto row_index = static_cast<std::size_t>(level - 1);
-      if (glszm != nullptr) {
-        if (static_cast<std::size_t>(size) <= kDenseZoneSizes) {
-          ++small_zones[row_index * kDenseZoneSizes + static_cast<std::size_t>(size - 1)];
-        } else {
-          large_zones.emplace_back(size, level);
-        }
-      }
-      if (gldzm != nullptr) {
-        // ROI pixels outside an explicit distance mask have distance 0: use 1.
-        const int column = std::max(zone_distance, 1) - 1;
-        ++distance_zones[row_index * distance_columns + static_cast<std::size_t>(column)];
       }
     }
+  };
+  if (num_steps == 4) {
+    fill.operator()<4>();
+  } else {
+    fill.operator()<8>();
   }
 
   if (glszm != nullptr) {

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "fedrad/site_agent/radiomics/discretise.hpp"
@@ -36,11 +38,87 @@ class RankSelector {
     if (count_ < ranks_.size()) ranks_[count_++] = rank;
   }
 
-  void Select(std::vector<double>& data) {
-    std::sort(ranks_.begin(), ranks_.begin() + static_cast<std::ptrdiff_t>(count_));
-    count_ = static_cast<std::size_t>(
-        std::unique(ranks_.begin(), ranks_.begin() + static_cast<std::ptrdiff_t>(count_)) -
-        ranks_.begin());
+  // Selects the requested order statistics of `data` (non-empty, finite,
+  // minimum `lo`, maximum `hi`) without reordering it: the values are put
+  // into kBuckets buckets by the monotone map (v - lo) * kBuckets / (hi - lo)
+  // (floating-point subtraction, multiplication and truncation are all
+  // non-decreasing, so bucket order is value order), the cumulative bucket
+  // counts say which bucket holds each rank, and only those buckets' values
+  // are copied out and selected within. The values found are the exact order
+  // statistics; the work is O(N) with a small constant.
+  void Select(std::span<const double> data, double lo, double hi) {
+    SortRanks();
+    const double scale = static_cast<double>(kBuckets) / (hi - lo);
+    if (!(hi > lo) || !std::isfinite(scale) || scale <= 0.0) {
+      std::vector<double> copy(data.begin(), data.end());
+      SelectByPartition(copy);
+      return;
+    }
+    const auto bucket_of = [lo, scale](double v) {
+      const double t = (v - lo) * scale;
+      return t < static_cast<double>(kBuckets - 1) ? static_cast<int>(t) : kBuckets - 1;
+    };
+    std::array<std::size_t, kBuckets + 1> start{};
+    for (double v : data) ++start[static_cast<std::size_t>(bucket_of(v)) + 1];
+    for (int b = 0; b < kBuckets; ++b) start[b + 1] += start[b];
+    // Bucket of each requested rank, and one scratch slice per distinct bucket.
+    std::array<int, 16> bucket_of_rank{};
+    std::array<int, kBuckets> slot;
+    slot.fill(-1);
+    std::array<int, 16> slot_bucket{};
+    int slots = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      const auto it = std::upper_bound(start.begin(), start.end(), ranks_[i]);
+      const int b = static_cast<int>(it - start.begin()) - 1;
+      bucket_of_rank[i] = b;
+      if (slot[static_cast<std::size_t>(b)] < 0) {
+        slot[static_cast<std::size_t>(b)] = slots;
+        slot_bucket[static_cast<std::size_t>(slots)] = b;
+        ++slots;
+      }
+    }
+    std::array<std::size_t, 17> offset{};
+    for (int k = 0; k < slots; ++k) {
+      const int b = slot_bucket[static_cast<std::size_t>(k)];
+      offset[static_cast<std::size_t>(k) + 1] = offset[static_cast<std::size_t>(k)] +
+                                                start[static_cast<std::size_t>(b) + 1] -
+                                                start[static_cast<std::size_t>(b)];
+    }
+    std::vector<double> scratch(offset[static_cast<std::size_t>(slots)]);
+    std::array<std::size_t, 16> fill{};
+    for (int k = 0; k < slots; ++k)
+      fill[static_cast<std::size_t>(k)] = offset[static_cast<std::size_t>(k)];
+    for (double v : data) {
+      const int k = slot[static_cast<std::size_t>(bucket_of(v))];
+      if (k >= 0) scratch[fill[static_cast<std::size_t>(k)]++] = v;
+    }
+    for (std::size_t i = 0; i < count_; ++i) {
+      const int b = bucket_of_rank[i];
+      const std::size_t k = static_cast<std::size_t>(slot[static_cast<std::size_t>(b)]);
+      const auto first = scratch.begin() + static_cast<std::ptrdiff_t>(offset[k]);
+      const auto last = scratch.begin() + static_cast<std::ptrdiff_t>(offset[k + 1]);
+      const auto nth =
+          first + static_cast<std::ptrdiff_t>(ranks_[i] - start[static_cast<std::size_t>(b)]);
+      std::nth_element(first, nth, last);
+      values_[i] = *nth;
+    }
+  }
+
+  // Selects the requested order statistics of a sample given as counts:
+  // counts[v] copies of the value v (v = 0, 1, ...).
+  void SelectFromCounts(std::span<const std::size_t> counts) {
+    SortRanks();
+    std::size_t below = 0;  // sample values smaller than v
+    std::size_t i = 0;
+    for (std::size_t v = 0; v < counts.size() && i < count_; ++v) {
+      below += counts[v];
+      while (i < count_ && ranks_[i] < below) values_[i++] = static_cast<double>(v);
+    }
+  }
+
+  // The same through repeated std::nth_element on `data` (reordered).
+  void SelectByPartition(std::vector<double>& data) {
+    SortRanks();
     std::size_t from = 0;
     for (std::size_t i = 0; i < count_; ++i) {
       const auto begin = data.begin();
@@ -59,6 +137,15 @@ class RankSelector {
   }
 
  private:
+  static constexpr int kBuckets = 1024;
+
+  void SortRanks() {
+    std::sort(ranks_.begin(), ranks_.begin() + static_cast<std::ptrdiff_t>(count_));
+    count_ = static_cast<std::size_t>(
+        std::unique(ranks_.begin(), ranks_.begin() + static_cast<std::ptrdiff_t>(count_)) -
+        ranks_.begin());
+  }
+
   std::array<std::size_t, 16> ranks_{};
   std::array<double, 16> values_{};
   std::size_t count_ = 0;
@@ -91,9 +178,10 @@ double PercentileFrom(const RankSelector& selector, const PercentileRanks& ranks
   return Lerp(selector.At(ranks.low), selector.At(ranks.high), ranks.fraction);
 }
 
-// `data` non-empty; reordered.
-Quantiles ComputeQuantiles(std::vector<double>& data, PercentileMethod method) {
-  const std::size_t n = data.size();
+// The quantiles of a sample of n values; `select` selects the requested
+// ranks in the selector.
+template <typename SelectFn>
+Quantiles ComputeQuantiles(std::size_t n, PercentileMethod method, SelectFn select) {
   const std::array<double, 4> qs = {10.0, 25.0, 75.0, 90.0};
   std::array<PercentileRanks, 4> ranks{};
   RankSelector selector;
@@ -106,7 +194,7 @@ Quantiles ComputeQuantiles(std::vector<double>& data, PercentileMethod method) {
   const std::size_t mid_high = n / 2;
   selector.Request(mid_low);
   selector.Request(mid_high);
-  selector.Select(data);
+  select(selector);
 
   Quantiles out;
   out.p10 = PercentileFrom(selector, ranks[0]);
@@ -134,14 +222,16 @@ struct SampleStats {
   double median_abs_dev = 0.0;
 };
 
-SampleStats ComputeSampleStats(std::vector<double>& data, PercentileMethod method) {
+// The sums run over `data` in its given order (the ROI's raster order).
+SampleStats ComputeSampleStats(std::span<const double> data, PercentileMethod method) {
   SampleStats s;
   s.n = data.size();
   const double n = static_cast<double>(s.n);
   const auto [min_it, max_it] = std::minmax_element(data.begin(), data.end());
   s.min = *min_it;
   s.max = *max_it;
-  s.quantiles = ComputeQuantiles(data, method);
+  s.quantiles = ComputeQuantiles(
+      s.n, method, [&](RankSelector& selector) { selector.Select(data, s.min, s.max); });
   if (s.min == s.max) {  // constant sample: exact values, no rounding noise
     s.mean = s.min;
     return s;
@@ -182,6 +272,76 @@ SampleStats ComputeSampleStats(std::vector<double>& data, PercentileMethod metho
   return s;
 }
 
+// The same statistics for the sample holding counts[v] copies of the value v
+// (v = 0, 1, ...; a non-empty sample), in O(number of values): each sum adds
+// count * term per distinct value. The count-weighted sums differ from
+// element-by-element sums in the last bits only (<= about 1e-15 relative to
+// the sum of absolute terms); min, max, mean, the quantiles and the median
+// deviation (sums of integers and half-integers) are exact either way.
+SampleStats ComputeSampleStatsFromCounts(std::span<const std::size_t> counts,
+                                         PercentileMethod method) {
+  SampleStats s;
+  std::size_t lowest = counts.size();
+  std::size_t highest = 0;
+  std::size_t total = 0;
+  double sum = 0.0;
+  for (std::size_t v = 0; v < counts.size(); ++v) {
+    if (counts[v] == 0) continue;
+    lowest = std::min(lowest, v);
+    highest = v;
+    total += counts[v];
+    sum += static_cast<double>(counts[v]) * static_cast<double>(v);
+  }
+  s.n = total;
+  const double n = static_cast<double>(total);
+  s.min = static_cast<double>(lowest);
+  s.max = static_cast<double>(highest);
+  s.quantiles = ComputeQuantiles(
+      s.n, method, [&](RankSelector& selector) { selector.SelectFromCounts(counts); });
+  if (s.min == s.max) {
+    s.mean = s.min;
+    return s;
+  }
+  s.mean = sum / n;
+  double m2 = 0.0, m3 = 0.0, m4 = 0.0, abs_dev = 0.0, median_dev = 0.0;
+  double robust_sum = 0.0;
+  std::size_t robust_count = 0;
+  const Quantiles& q = s.quantiles;
+  for (std::size_t level = lowest; level <= highest; ++level) {
+    if (counts[level] == 0) continue;
+    const double c = static_cast<double>(counts[level]);
+    const double v = static_cast<double>(level);
+    const double d = v - s.mean;
+    const double d2 = d * d;
+    m2 += c * d2;
+    m3 += c * (d2 * d);
+    m4 += c * (d2 * d2);
+    abs_dev += c * std::fabs(d);
+    median_dev += c * std::fabs(v - q.median);
+    if (v >= q.p10 && v <= q.p90) {
+      robust_sum += c * v;
+      robust_count += counts[level];
+    }
+  }
+  s.m2 = m2 / n;
+  s.m3 = m3 / n;
+  s.m4 = m4 / n;
+  s.mean_abs_dev = abs_dev / n;
+  s.median_abs_dev = median_dev / n;
+  if (robust_count > 0) {
+    const double robust_mean = robust_sum / static_cast<double>(robust_count);
+    double robust_dev = 0.0;
+    for (std::size_t level = lowest; level <= highest; ++level) {
+      const double v = static_cast<double>(level);
+      if (counts[level] != 0 && v >= q.p10 && v <= q.p90) {
+        robust_dev += static_cast<double>(counts[level]) * std::fabs(v - robust_mean);
+      }
+    }
+    s.robust_mean_abs_dev = robust_dev / static_cast<double>(robust_count);
+  }
+  return s;
+}
+
 double Skewness(const SampleStats& s) { return s.m2 > 0.0 ? s.m3 / std::pow(s.m2, 1.5) : 0.0; }
 double Kurtosis(const SampleStats& s) { return s.m2 > 0.0 ? s.m4 / (s.m2 * s.m2) : 0.0; }
 double ExcessKurtosis(const SampleStats& s) { return s.m2 > 0.0 ? Kurtosis(s) - 3.0 : 0.0; }
@@ -201,20 +361,26 @@ struct LevelHistogram {
 };
 
 LevelHistogram BuildHistogram(std::span<const int> levels, int num_levels) {
-  LevelHistogram h;
+  // One pass: the table grows to the highest level seen.
+  const int wanted = std::clamp(num_levels, 0, kMaxDiscretisationLevels);
+  std::vector<std::size_t> counts(static_cast<std::size_t>(std::max(wanted, 64)) + 1, 0);
+  std::size_t total = 0;
   int highest = 0;
   for (int level : levels) {
-    if (level >= 1 && level <= kMaxDiscretisationLevels) highest = std::max(highest, level);
-  }
-  if (highest == 0) return h;
-  h.num_levels = std::max(highest, std::clamp(num_levels, 0, kMaxDiscretisationLevels));
-  h.counts.assign(static_cast<std::size_t>(h.num_levels) + 1, 0);
-  for (int level : levels) {
-    if (level >= 1 && level <= kMaxDiscretisationLevels) {
-      ++h.counts[static_cast<std::size_t>(level)];
-      ++h.total;
+    if (level < 1 || level > kMaxDiscretisationLevels) continue;
+    if (static_cast<std::size_t>(level) >= counts.size()) {
+      counts.resize(static_cast<std::size_t>(level) + 1, 0);
     }
+    ++counts[static_cast<std::size_t>(level)];
+    ++total;
+    highest = std::max(highest, level);
   }
+  LevelHistogram h;
+  if (highest == 0) return h;
+  h.num_levels = std::max(highest, wanted);
+  counts.resize(static_cast<std::size_t>(h.num_levels) + 1);
+  h.counts = std::move(counts);
+  h.total = total;
   return h;
 }
 
@@ -252,7 +418,8 @@ double Percentile(std::span<const double> values, double q, PercentileMethod met
   RankSelector selector;
   selector.Request(ranks.low);
   selector.Request(ranks.high);
-  selector.Select(data);
+  const auto [min_it, max_it] = std::minmax_element(data.begin(), data.end());
+  selector.Select(data, *min_it, *max_it);
   return PercentileFrom(selector, ranks);
 }
 
@@ -310,13 +477,8 @@ FeatureList IntensityHistogramFeatures(std::span<const int> levels, int num_leve
   const LevelHistogram h = BuildHistogram(levels, num_levels);
   if (h.total == 0) return features;
 
-  // The sample in sorted order, straight from the histogram (counting sort).
-  std::vector<double> data;
-  data.reserve(h.total);
-  for (int i = 1; i <= h.num_levels; ++i) {
-    data.insert(data.end(), h.counts[static_cast<std::size_t>(i)], static_cast<double>(i));
-  }
-  const SampleStats s = ComputeSampleStats(data, method);
+  // The statistics straight from the level counts (counts[0] is 0).
+  const SampleStats s = ComputeSampleStatsFromCounts(h.counts, method);
   const Quantiles& q = s.quantiles;
   const EntropyUniformity eu = HistogramEntropy(h);
 

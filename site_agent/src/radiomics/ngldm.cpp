@@ -2,6 +2,7 @@
 // PyRadiomics (GLDM) feature sets (texture.hpp).
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <vector>
 
@@ -97,6 +98,82 @@ Ngldm BuildNgldm(const LevelImage& image, const NgldmOptions& options) {
   texture_internal::TrimTrailingColumns(ngldm);
   return ngldm;
 }
+
+namespace texture_internal {
+
+namespace {
+
+// The pass of BuildNgtdmAndNgldm8; kAlphaZero: dependent = equal level.
+// Row by row: first the neighbourhood sums, counts and dependences of every
+// pixel of the row, offset by offset (plain integer loops over x, which the
+// compiler vectorises), then the ROI pixels' matrix updates in raster order.
+template <bool kAlphaZero>
+double AccumulateNgtdmNgldm8(const PaddedLevels& work, const RoiBox& box, int alpha, Ngtdm& ngtdm,
+                             Ngldm& ngldm) {
+  const std::array<std::ptrdiff_t, 8> offsets = NeighbourOffsets8(work);
+  const int* levels = work.data.data();
+  const std::size_t columns = ngldm.num_columns();
+  const int width = box.width();
+  const auto w = static_cast<std::size_t>(width);
+  std::vector<int> sums(w);
+  std::vector<int> counts(w);
+  std::vector<int> dependences(w);
+  int* __restrict sum = sums.data();
+  int* __restrict count = counts.data();
+  int* __restrict dependence = dependences.data();
+  double num_voxels = 0.0;
+  for (int y = 0; y < box.height(); ++y) {
+    const int* centre = levels + static_cast<std::ptrdiff_t>(work.IndexOf(0, y));
+    for (std::size_t x = 0; x < w; ++x) {
+      sum[x] = 0;
+      count[x] = 0;
+      dependence[x] = 1;  // the centre itself (IBSI j = 1 + dependent neighbours)
+    }
+    for (std::ptrdiff_t offset : offsets) {
+      const int* neighbour = centre + offset;
+      for (std::size_t x = 0; x < w; ++x) {
+        const int v = neighbour[x];
+        sum[x] += v;
+        count[x] += v != 0 ? 1 : 0;
+        if constexpr (kAlphaZero) {
+          dependence[x] += v == centre[x] ? 1 : 0;
+        } else {
+          dependence[x] += (v != 0 && std::abs(v - centre[x]) <= alpha) ? 1 : 0;
+        }
+      }
+    }
+    for (std::size_t x = 0; x < w; ++x) {
+      const int level = centre[x];
+      if (level == 0) continue;
+      const auto i = static_cast<std::size_t>(level - 1);
+      num_voxels += 1.0;
+      ngldm.counts[i * columns + static_cast<std::size_t>(dependence[x] - 1)] += 1.0;
+      if (count[x] == 0) continue;  // no valid NGTDM neighbourhood (IBSI)
+      ngtdm.n[i] += 1.0;
+      ngtdm.s[i] += std::abs(level - static_cast<double>(sum[x]) / count[x]);
+    }
+  }
+  return num_voxels;
+}
+
+}  // namespace
+
+void BuildNgtdmAndNgldm8(const LevelImage& image, int alpha, Ngtdm& ngtdm, Ngldm& ngldm) {
+  RequireAtLeast(alpha, 0, "NGLDM alpha");
+  const RoiBox box = FindRoiBox(image);
+  ngtdm = Ngtdm{};
+  ngtdm.num_levels = image.num_levels;
+  ngtdm.n.assign(static_cast<std::size_t>(image.num_levels), 0.0);
+  ngtdm.s.assign(static_cast<std::size_t>(image.num_levels), 0.0);
+  ngldm = DenseLevelSizeMatrix(image.num_levels, box.empty() ? 0 : 9);
+  if (box.empty()) return;
+  const PaddedLevels work = MakePaddedLevels(image, box, 1);
+  ngldm.num_voxels = alpha == 0 ? AccumulateNgtdmNgldm8<true>(work, box, alpha, ngtdm, ngldm)
+                                : AccumulateNgtdmNgldm8<false>(work, box, alpha, ngtdm, ngldm);
+  TrimTrailingColumns(ngldm);
+}
+
+}  // namespace texture_internal
 
 NgldmValues ComputeNgldmValues(const Ngldm& ngldm) {
   return texture_internal::ComputeSizeStats(ngldm);

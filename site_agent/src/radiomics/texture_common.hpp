@@ -171,6 +171,39 @@ std::vector<int> CityBlockDistance(int width, int height, const T* inside) {
 // destroyed): for each m in `wanted` (0 <= m < n) the m-th smallest, to an
 // absolute accuracy of a few ulps of the spectral radius. Householder
 // tridiagonalisation + Sturm-sequence bisection.
+// The NGTDM of distance 1 and the NGLDM of distance 1 (any alpha) of one
+// image from a single pass over the ROI pixels' 8-neighbourhoods: equal, bit
+// for bit, to BuildNgtdm(image, 1) and BuildNgldm(image, {1, alpha}) (the same
+// pixels in the same raster order, the same arithmetic).
+void BuildNgtdmAndNgldm8(const LevelImage& image, int alpha, Ngtdm& ngtdm, Ngldm& ngldm);
+
+// CityBlockDistance of an image whose outermost rows and columns are all
+// outside (0), such as a PaddedLevels with pad >= 1: the same values, with
+// no edge tests and no branch per pixel (an outside pixel stays 0 because
+// min(0, d + 1) = 0 for d >= 0).
+inline std::vector<int> CityBlockDistanceBordered(int width, int height, const int* inside) {
+  if (width < 3 || height < 3) return CityBlockDistance(width, height, inside);
+  const std::size_t size = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+  std::vector<int> distance(size);
+  const int unreachable = width + height;
+  for (std::size_t k = 0; k < size; ++k) distance[k] = inside[k] != 0 ? unreachable : 0;
+  for (int y = 1; y < height - 1; ++y) {
+    int* row = distance.data() + Index(0, y, width);
+    const int* above = row - width;
+    for (int x = 1; x < width - 1; ++x) {
+      row[x] = std::min(row[x], std::min(above[x], row[x - 1]) + 1);
+    }
+  }
+  for (int y = height - 2; y >= 1; --y) {
+    int* row = distance.data() + Index(0, y, width);
+    const int* below = row + width;
+    for (int x = width - 2; x >= 1; --x) {
+      row[x] = std::min(row[x], std::min(below[x], row[x + 1]) + 1);
+    }
+  }
+  return distance;
+}
+
 std::vector<double> SymmetricEigenvalues(std::vector<double>& a, int n,
                                          std::span<const int> wanted);
 
