@@ -136,6 +136,13 @@ Result<std::vector<double>> ComputeSvm(const LocalTable& table, const SvmRequest
     return InvalidArgument("svm request: center and scale must both be empty or have " +
                            std::to_string(k) + " entries");
   }
+  if (request.loss == SvmLoss::kHuberHinge &&
+      !(std::isfinite(request.huber_delta) && request.huber_delta > 0.0)) {
+    return InvalidArgument(
+        "svm request: huber_delta must be finite and > 0 with the Huberised "
+        "hinge, got " +
+        std::to_string(request.huber_delta));
+  }
   FEDRAD_ASSIGN_OR_RETURN(auto rows, SelectRows(table, request.rows));
   const auto n = static_cast<Eigen::Index>(rows.size());
   Eigen::MatrixXd u(n, k + 1);
@@ -145,27 +152,47 @@ Result<std::vector<double>> ComputeSvm(const LocalTable& table, const SvmRequest
   theta << request.w, request.bias_weight;
   const Eigen::VectorXd f = u * theta;
 
-  std::vector<Eigen::Index> active;
-  Eigen::VectorXd coef(n);  // -2 m_i t_i on the active set
+  const bool huber = request.loss == SvmLoss::kHuberHinge;
+  const double delta = request.huber_delta;
+  // Squared hinge: the active set I = {m > 0}, coefficient -2 m t, Hessian
+  // weight 2. Huberised hinge: gradient coefficient -h'(m) t over {m > 0},
+  // Hessian weight 1/δ over the quadratic piece Q = {0 < m <= δ}.
+  std::vector<Eigen::Index> active;  // rows with a non-zero gradient coefficient
+  std::vector<Eigen::Index> curved;  // rows with a non-zero Hessian weight
+  Eigen::VectorXd coef(n);
   double loss = 0.0;
   for (Eigen::Index r = 0; r < n; ++r) {
     const double t = 2.0 * table.y[rows[static_cast<std::size_t>(r)]] - 1.0;
     const double m = 1.0 - t * f[r];
-    if (m > 0.0) {
+    if (!(m > 0.0)) continue;
+    double slope = 0.0;  // dloss/dm
+    if (!huber) {
       loss += m * m;
-      coef[static_cast<Eigen::Index>(active.size())] = -2.0 * m * t;
-      active.push_back(r);
+      slope = 2.0 * m;
+      curved.push_back(r);
+    } else if (m <= delta) {
+      loss += m * m / (2.0 * delta);
+      slope = m / delta;
+      curved.push_back(r);
+    } else {
+      loss += m - 0.5 * delta;
+      slope = 1.0;
     }
+    coef[static_cast<Eigen::Index>(active.size())] = -slope * t;
+    active.push_back(r);
   }
   const auto na = static_cast<Eigen::Index>(active.size());
   Eigen::MatrixXd ua(na, k + 1);
   for (Eigen::Index a = 0; a < na; ++a) ua.row(a) = u.row(active[static_cast<std::size_t>(a)]);
   const Eigen::VectorXd g = ua.transpose() * coef.head(na);
-  const Eigen::MatrixXd h = 2.0 * (ua.transpose() * ua);
+  const auto nc = static_cast<Eigen::Index>(curved.size());
+  Eigen::MatrixXd uc(nc, k + 1);
+  for (Eigen::Index a = 0; a < nc; ++a) uc.row(a) = u.row(curved[static_cast<std::size_t>(a)]);
+  const Eigen::MatrixXd h = (huber ? 1.0 / delta : 2.0) * (uc.transpose() * uc);
 
   std::vector<double> out(static_cast<std::size_t>(2 + (k + 1) + (k + 1) * (k + 1)), 0.0);
   out[0] = loss;
-  out[1] = static_cast<double>(na);
+  out[1] = static_cast<double>(nc);  // |I| (squared hinge) or |Q| (Huberised hinge)
   for (Eigen::Index j = 0; j <= k; ++j) out[static_cast<std::size_t>(2 + j)] = g[j];
   const std::size_t base = static_cast<std::size_t>(3 + k);
   for (Eigen::Index a = 0; a <= k; ++a) {
@@ -276,14 +303,137 @@ std::size_t ResultSize(const StatRequest& request, int num_features) {
   return 2 + (k + 1) + (k + 1) * (k + 1);
 }
 
-Result<std::vector<double>> ComputeScoreHistogram(const LocalTable& /*table*/,
-                                                  const ScoreHistogramRequest& /*request*/) {
-  return common::Internal("score histograms: not implemented yet");
+namespace {
+
+// Checks part l's scorer against a table with p features.
+Status CheckScorer(const LinearScorer& scorer, Eigen::Index p, const std::string& what) {
+  FEDRAD_RETURN_IF_ERROR(CheckColumns(scorer.columns, p, (what + " columns").c_str()));
+  const auto k = static_cast<Eigen::Index>(scorer.columns.size());
+  if (scorer.w.size() != k) {
+    return InvalidArgument(what + ": w must have one entry per column (" + std::to_string(k) +
+                           "), got " + std::to_string(scorer.w.size()));
+  }
+  if ((scorer.center.size() != 0 && scorer.center.size() != k) ||
+      scorer.scale.size() != scorer.center.size()) {
+    return InvalidArgument(what + ": center and scale must both be empty or have " +
+                           std::to_string(k) + " entries, got " +
+                           std::to_string(scorer.center.size()) + " and " +
+                           std::to_string(scorer.scale.size()));
+  }
+  if (!scorer.w.allFinite() || !std::isfinite(scorer.intercept) || !scorer.center.allFinite() ||
+      !scorer.scale.allFinite()) {
+    return InvalidArgument(what + ": w, intercept, center and scale must be finite");
+  }
+  return Status::Ok();
 }
 
-Result<std::vector<double>> ComputePlatt(const LocalTable& /*table*/,
-                                         const PlattRequest& /*request*/) {
-  return common::Internal("platt statistics: not implemented yet");
+// The scores s = wᵀz + intercept of every part's rows, and their labels.
+struct PartScores {
+  Eigen::VectorXd s;
+  Eigen::VectorXd y;
+};
+
+Result<std::vector<PartScores>> ScoreParts(const LocalTable& table,
+                                           const std::vector<RowSubset>& parts,
+                                           const std::vector<LinearScorer>& scorers,
+                                           const char* request_name) {
+  if (parts.size() != scorers.size()) {
+    return InvalidArgument(std::string(request_name) + ": rows has " +
+                           std::to_string(parts.size()) + " parts but scorers has " +
+                           std::to_string(scorers.size()) + " (one scorer per part)");
+  }
+  std::vector<PartScores> out(parts.size());
+  for (std::size_t l = 0; l < parts.size(); ++l) {
+    const LinearScorer& scorer = scorers[l];
+    FEDRAD_RETURN_IF_ERROR(
+        CheckScorer(scorer, table.x.cols(),
+                    std::string(request_name) + ": scorers[" + std::to_string(l) + "]"));
+    auto rows = SelectRows(table, parts[l]);
+    if (!rows.ok()) {
+      return rows.status().Wrap(std::string(request_name) + ": rows[" + std::to_string(l) + "]");
+    }
+    const Eigen::MatrixXd z =
+        Standardised(table, *rows, scorer.columns, scorer.center, scorer.scale);
+    out[l].s = (z * scorer.w).array() + scorer.intercept;
+    out[l].y.resize(static_cast<Eigen::Index>(rows->size()));
+    for (std::size_t r = 0; r < rows->size(); ++r) {
+      out[l].y[static_cast<Eigen::Index>(r)] = table.y[(*rows)[r]];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<double>> ComputeScoreHistogram(const LocalTable& table,
+                                                  const ScoreHistogramRequest& request) {
+  if (request.bins < 2 || request.bins > 65536) {
+    return InvalidArgument("score histogram request: bins must be in [2, 65536], got " +
+                           std::to_string(request.bins));
+  }
+  FEDRAD_ASSIGN_OR_RETURN(
+      auto parts, ScoreParts(table, request.rows, request.scorers, "score histogram request"));
+  const auto bins = static_cast<std::size_t>(request.bins);
+  std::vector<double> out(2 * bins * parts.size(), 0.0);
+  for (std::size_t l = 0; l < parts.size(); ++l) {
+    double* neg = out.data() + 2 * bins * l;
+    double* pos = neg + bins;
+    for (Eigen::Index r = 0; r < parts[l].s.size(); ++r) {
+      // u in (0, 1): a monotone map of the whole real line (finite scores).
+      const double u = 0.5 + std::atan(parts[l].s[r]) / M_PI;
+      const double scaled = std::floor(u * static_cast<double>(bins));
+      const std::size_t b =
+          scaled <= 0.0 ? 0 : std::min(static_cast<std::size_t>(scaled), bins - 1);
+      (parts[l].y[r] == 1.0 ? pos : neg)[b] += 1.0;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<double>> ComputePlatt(const LocalTable& table, const PlattRequest& request) {
+  if (!(request.target_pos > 0.0 && request.target_pos <= 1.0)) {
+    return InvalidArgument("platt request: target_pos must be in (0, 1], got " +
+                           std::to_string(request.target_pos));
+  }
+  if (!(request.target_neg >= 0.0 && request.target_neg < 1.0)) {
+    return InvalidArgument("platt request: target_neg must be in [0, 1), got " +
+                           std::to_string(request.target_neg));
+  }
+  if (!std::isfinite(request.a) || !std::isfinite(request.b)) {
+    return InvalidArgument("platt request: a and b must be finite");
+  }
+  FEDRAD_ASSIGN_OR_RETURN(auto parts,
+                          ScoreParts(table, request.rows, request.scorers, "platt request"));
+  double loss = 0.0, n = 0.0, ga = 0.0, gb = 0.0, haa = 0.0, hab = 0.0, hbb = 0.0;
+  for (const PartScores& part : parts) {
+    for (Eigen::Index r = 0; r < part.s.size(); ++r) {
+      const double s = part.s[r];
+      const double tau = part.y[r] == 1.0 ? request.target_pos : request.target_neg;
+      const double f = request.a * s + request.b;
+      // q = 1 / (1 + e^f) and 1 - q, and log(1 + e^-f), from e = exp(-|f|) <= 1.
+      const double e = std::exp(-std::abs(f));
+      double q = 0.0, one_minus_q = 0.0, term = 0.0;
+      if (f >= 0.0) {
+        q = e / (1.0 + e);
+        one_minus_q = 1.0 / (1.0 + e);
+        term = tau * f + std::log1p(e);
+      } else {
+        q = 1.0 / (1.0 + e);
+        one_minus_q = e / (1.0 + e);
+        term = (tau - 1.0) * f + std::log1p(e);
+      }
+      loss += term;
+      n += 1.0;
+      const double d1 = tau - q;  // dℓ/df
+      const double d2 = q * one_minus_q;
+      ga += d1 * s;
+      gb += d1;
+      haa += d2 * s * s;
+      hab += d2 * s;
+      hbb += d2;
+    }
+  }
+  return std::vector<double>{loss, n, ga, gb, haa, hab, hbb};
 }
 
 }  // namespace fedrad::site_agent::stats

@@ -1,4 +1,4 @@
-// Linear SVM with the squared hinge loss, federated by Newton's method.
+// Linear SVM (squared hinge, or the standard hinge), federated by Newton's method.
 //
 // Objective (liblinear -s 2, L2-regularised L2-loss SVC, primal):
 //
@@ -20,6 +20,47 @@
 // (t = 1, ½, ...) until f(θ + t d) ≤ f(θ) + σ t ∇fᵀd; each trial is one round
 // and the accepted trial's statistics serve the next iteration. Stops when
 // ‖∇f‖₂ ≤ tolerance · ‖∇f(0)‖₂.
+//
+// Standard hinge (loss = kHinge; liblinear -s 3's primal):
+//
+//   min  f(θ) = ½ ‖w‖² + ½ r w_b² + C Σ_i max(0, m_i),  m_i = 1 - t_i θᵀu_i,
+//
+// with the same B, r, u_i = (z_i, B) and θ = (w, w_b) as above. f is not
+// differentiable, so the solver minimises the Huberised hinge
+//   F_δ(θ) = ½ θᵀRθ + C Σ_i h_δ(m_i),
+//   h_δ(m) = 0 (m ≤ 0), m²/(2δ) (0 < m ≤ δ), m - δ/2 (m > δ),
+// which is C¹ with a piecewise-constant Hessian, by the same Newton method
+// (generalized Hessian R + (C/δ) Σ_{0<m_i≤δ} u_i u_iᵀ, Armijo backtracking,
+// each trial one round), for a decreasing sequence of δ (continuation, warm
+// started from the previous δ's point; δ starts at 1).
+//
+// Each round sends one batch of three SvmRequests at the same θ (one round):
+// the Huberised hinge at δ (loss, gradient, Hessian), the squared hinge (only
+// its count n₊ = |{i : m_i > 0}| is used) and the Huberised hinge at
+// δ₀ = 1e-8 δ, whose loss L₀ brackets the hinge loss:
+//   L₀ ≤ Σ_i max(0, m_i) ≤ L₀ + n₊ δ₀ / 2     (0 ≤ max(0, m) - h_δ₀(m) ≤ δ₀/2),
+// so f(θ) ≤ U(θ) = ½ θᵀRθ + C (L₀ + n₊ δ₀/2), all from sums over sites.
+//
+// Certified stopping rule. Because h_δ ≤ max(0, ·), F_δ ≤ f and so
+// F_δ* ≤ f*. With regularize_bias (R = I), F_δ is 1-strongly convex, so
+// F_δ(θ) - F_δ* ≤ ½‖∇F_δ(θ)‖², hence every evaluated point gives the lower
+// bound  f* ≥ F_δ* ≥ LB(θ) = F_δ(θ) - ½‖∇F_δ(θ)‖².  The solver keeps the
+// largest LB seen and the point with the smallest U seen, and stops when
+//   U_best - LB_best ≤ ε · LB_best     (ε = hinge_relative_accuracy),
+// which implies f(θ_best) - f* ≤ U_best - LB_best ≤ ε LB_best ≤ ε f*: the
+// returned point is certified to relative objective accuracy ε. Within a δ,
+// Newton runs until the optimisation error bound ½‖∇F_δ‖² is below
+// max(0.1 (U - F_δ), ¼ ε LB); then δ shrinks by a factor
+// clamp(½ ε LB / (U - F_δ), 0.01, 0.3) (the smoothing error U - F_δ is
+// about proportional to δ). With the bias unregularised (r = 0) F_δ is not
+// strongly convex in w_b and the bound above does not hold: kHinge
+// therefore requires regularize_bias = true (CheckLinearSvmParameters).
+// Cost: the line search backtracks often at small δ (measured 294 and
+// 1,170 rounds for 120 x 5 at C = 0.05 and C = 1): to be improved.
+//
+// LinearSvmModel::objective is then U(θ_best) (an upper bound on f at the
+// returned point, within C n₊ δ₀/2 of it) and objective_lower_bound the
+// certified lower bound on f*.
 #pragma once
 
 #include <Eigen/Dense>
@@ -40,8 +81,8 @@ struct LinearSvmOptions {
   double c = 1.0;
   SvmLossKind loss = SvmLossKind::kSquaredHinge;
   // kHinge: target relative objective accuracy (f - f*) / f* (the issue asks
-  // for 1e-6); the method and its stopping rule are documented in the
-  // implementation section of this header.
+  // for 1e-6), in [1e-12, 1); the method and its stopping rule are
+  // documented at the top of this header. max_iterations applies per δ.
   double hinge_relative_accuracy = 1e-6;
   bool regularize_bias = false;
   double bias_value = 1.0;   // B, used when regularize_bias
@@ -60,11 +101,13 @@ common::Status CheckLinearSvmParameters(const LinearSvmOptions& options, int num
 
 struct LinearSvmModel {
   std::vector<int> columns;
-  Eigen::VectorXd w;         // one weight per column
-  double bias_weight = 0.0;  // w_b
-  double intercept = 0.0;    // b = B w_b
-  double objective = 0.0;    // f at the solution
-  double gradient_norm = 0.0;
+  Eigen::VectorXd w;                   // one weight per column
+  double bias_weight = 0.0;            // w_b
+  double intercept = 0.0;              // b = B w_b
+  double objective = 0.0;              // f at the solution (kHinge: an upper bound, see above)
+  double objective_lower_bound = 0.0;  // kHinge: lower bound on the optimum f*
+  double huber_delta = 0.0;            // kHinge: the final smoothing δ
+  double gradient_norm = 0.0;          // kHinge: of F_δ at the final δ
   int iterations = 0;
   std::int64_t rounds = 0;
 };

@@ -63,7 +63,7 @@
 //   q_i = 1 / (1 + exp(f_i))  (Platt's P(y = 1 | s)):
 //     [ℓ, n, ∂ℓ/∂A, ∂ℓ/∂B, H_AA, H_AB, H_BB]   size 7
 //     ℓ = Σ_i [τ_i f_i + log(1 + exp(-f_i))]  (= -Σ τ log q + (1-τ) log(1-q)),
-//     ∂ℓ/∂f_i = τ_i - (1 - q_i),  ∂²ℓ/∂f_i² = q_i (1 - q_i),
+//     ∂ℓ/∂f_i = τ_i - q_i,  ∂²ℓ/∂f_i² = q_i (1 - q_i),
 //   evaluated without overflow for large |f_i| (Lin, Lin & Weng 2007).
 //
 // Every request names a `dataset`: the site's table for one model of a study
