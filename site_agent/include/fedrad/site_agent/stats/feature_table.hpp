@@ -35,8 +35,9 @@ common::Result<FeatureTable> ReadFeatureTable(const std::string& path,
 // resolved against the spec's dictionary (or the table's feature columns
 // when the spec has none); every dictionary column must be present in the
 // table. Outer fold ids: the fold column when given, else AssignFolds(y,
-// spec.folds, spec.seed). With spec.nested, inner fold ids for every outer
-// fold f: AssignFolds on the rows outside fold f with seed spec.seed + f + 1.
+// spec.folds, spec.seed). Inner fold ids for every outer
+// fold f: AssignFolds on the rows outside fold f with seed spec.seed + f + 1
+// (built for outside_cv as well: its per-fold SVM and Platt refits use them).
 common::Result<Datasets> BuildDatasets(const FeatureTable& table, const protocols::StudySpec& spec);
 
 }  // namespace fedrad::site_agent::stats

@@ -1,0 +1,331 @@
+#include "fedrad/protocols/study_spec.hpp"
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "fedrad/common/files.hpp"
+#include "fedrad/common/hash.hpp"
+#include "fedrad/common/json_reader.hpp"
+#include "fedrad/common/keys.hpp"
+#include "fedrad/common/sodium_init.hpp"
+
+namespace fedrad::protocols {
+
+namespace {
+
+using common::ObjectReader;
+
+std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+// '*' matches any run of characters (including none); everything else is
+// literal. Iterative with backtracking to the last '*' (linear in practice).
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0;
+  std::size_t t = 0;
+  std::size_t star = std::string_view::npos;
+  std::size_t star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_t = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::string TrimSpace(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+// Parses a feature dictionary file. Errors are added to `errors` at
+// /feature_dictionary, each naming the dictionary file and line.
+std::vector<std::string> ParseDictionary(const std::string& text, const std::string& path,
+                                         ObjectReader& root) {
+  std::vector<std::string> names;
+  std::map<std::string, std::size_t> first_line;
+  std::size_t line_number = 0;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    ++line_number;
+    std::string_view line(text.data() + start, end - start);
+    if (const auto hash = line.find('#'); hash != std::string_view::npos) {
+      line = line.substr(0, hash);
+    }
+    const std::string name = TrimSpace(line);
+    if (!name.empty()) {
+      const std::string where = path + ":" + std::to_string(line_number) + ": ";
+      if (name.find('*') != std::string::npos) {
+        root.Error("feature_dictionary",
+                   where + "column name " + Quote(name) + " contains '*' (names are literal)");
+      } else if (auto [it, inserted] = first_line.emplace(name, line_number); !inserted) {
+        root.Error("feature_dictionary", where + "column " + Quote(name) +
+                                             " is listed twice (first on line " +
+                                             std::to_string(it->second) + ")");
+      } else {
+        names.push_back(name);
+      }
+    }
+    if (end == text.size()) break;
+    start = end + 1;
+  }
+  if (names.empty() && line_number > 0) {
+    root.Error("feature_dictionary", path + ": lists no column names");
+  }
+  return names;
+}
+
+std::vector<double> DefaultCGrid() {
+  std::vector<double> grid;
+  for (int e = -7; e <= 2; ++e) grid.push_back(std::ldexp(1.0, e));
+  return grid;
+}
+
+std::vector<double> ReadCGrid(ObjectReader& svm) {
+  const nlohmann::json* value = svm.Raw("c_grid");
+  if (value == nullptr) return DefaultCGrid();
+  const std::string pointer = common::JsonPointerAppend(svm.pointer(), "c_grid");
+  if (!value->is_array() || value->empty()) {
+    svm.Error("c_grid", "expected a non-empty array of numbers > 0, got " +
+                            (value->is_array() ? std::string("[]") : value->dump()));
+    return DefaultCGrid();
+  }
+  std::vector<double> grid;
+  bool ok = true;
+  for (std::size_t i = 0; i < value->size(); ++i) {
+    const nlohmann::json& element = (*value)[i];
+    const std::string element_pointer = common::JsonPointerAppend(pointer, std::to_string(i));
+    if (!element.is_number() || !(element.get<double>() > 0.0) ||
+        !std::isfinite(element.get<double>())) {
+      svm.errors()->Add(element_pointer, "expected a finite number > 0, got " + element.dump());
+      ok = false;
+      continue;
+    }
+    const double c = element.get<double>();
+    for (std::size_t j = 0; j < grid.size(); ++j) {
+      if (grid[j] == c) {
+        svm.errors()->Add(element_pointer, "C = " + element.dump() +
+                                               " is listed twice (the values must be distinct)");
+        ok = false;
+      }
+    }
+    grid.push_back(c);
+  }
+  return ok ? grid : DefaultCGrid();
+}
+
+}  // namespace
+
+common::Result<std::vector<std::string>> ResolveModelColumns(
+    const StudyModelSpec& model, const std::vector<std::string>& dictionary) {
+  std::vector<bool> used(model.columns.size(), false);
+  std::vector<std::string> resolved;
+  for (const std::string& name : dictionary) {
+    bool take = false;
+    for (std::size_t k = 0; k < model.columns.size(); ++k) {
+      if (GlobMatch(model.columns[k], name)) {
+        used[k] = true;
+        take = true;
+      }
+    }
+    if (take) resolved.push_back(name);
+  }
+  std::string unmatched;
+  for (std::size_t k = 0; k < model.columns.size(); ++k) {
+    if (!used[k]) unmatched += (unmatched.empty() ? "" : ", ") + Quote(model.columns[k]);
+  }
+  if (!unmatched.empty()) {
+    return common::InvalidArgument(
+        "model " + Quote(model.name) + ": column pattern" +
+        (unmatched.find(',') == std::string::npos ? " " : "s ") + unmatched +
+        " match no feature column (of " + std::to_string(dictionary.size()) +
+        (dictionary.empty() ? " columns)" : " columns, e.g. " + Quote(dictionary.front()) + ")"));
+  }
+  if (resolved.empty()) {
+    return common::InvalidArgument("model " + Quote(model.name) + ": selects no column");
+  }
+  return resolved;
+}
+
+common::Result<StudySpec> ParseStudySpec(const nlohmann::json& document, const std::string& source,
+                                         const std::string& base_dir) {
+  common::ErrorList errors(source);
+  ObjectReader root(document, "", &errors);
+  StudySpec spec;
+
+  spec.study_id = root.String("study_id");
+  if (!spec.study_id.empty()) {
+    if (auto s = common::ValidatePartyName(spec.study_id); !s.ok()) {
+      root.Error("study_id", s.message());
+    }
+  }
+
+  ObjectReader table = root.OptionalObject("table");
+  spec.id_column = table.String("id_column", "case_id");
+  spec.label_column = table.String("label_column", "label");
+  spec.fold_column = table.String("fold_column", "");
+  if (spec.id_column.empty()) table.Error("id_column", "expected a column name, got \"\"");
+  if (spec.label_column.empty()) table.Error("label_column", "expected a column name, got \"\"");
+  if (!spec.label_column.empty() && spec.label_column == spec.id_column) {
+    table.Error("label_column", "is the id column " + Quote(spec.id_column) + " as well");
+  }
+  if (!spec.fold_column.empty() &&
+      (spec.fold_column == spec.id_column || spec.fold_column == spec.label_column)) {
+    table.Error("fold_column", "is the id or label column " + Quote(spec.fold_column) + " as well");
+  }
+  table.Finish();
+
+  spec.feature_dictionary_path = root.String("feature_dictionary", "");
+  if (!spec.feature_dictionary_path.empty()) {
+    std::string path = spec.feature_dictionary_path;
+    if (path.front() != '/' && !base_dir.empty()) path = base_dir + "/" + path;
+    auto text = common::ReadFile(path);
+    if (!text.ok()) {
+      root.Error("feature_dictionary",
+                 "cannot read the feature dictionary: " + text.status().ToString());
+    } else {
+      spec.feature_dictionary = ParseDictionary(*text, path, root);
+      for (const std::string& reserved : {spec.id_column, spec.label_column, spec.fold_column}) {
+        for (const std::string& name : spec.feature_dictionary) {
+          if (!reserved.empty() && name == reserved) {
+            root.Error("feature_dictionary",
+                       path + ": lists " + Quote(name) + ", which is the id, label or fold column");
+          }
+        }
+      }
+    }
+  }
+
+  std::set<std::string> model_names;
+  const bool has_models = root.Has("models");
+  std::vector<ObjectReader> models = root.ObjectArray("models");
+  if (has_models && models.empty() && document.is_object() && document["models"].is_array() &&
+      document["models"].empty()) {
+    root.Error("models", "expected at least one model");
+  }
+  for (ObjectReader& model_reader : models) {
+    StudyModelSpec model;
+    model.name = model_reader.String("name");
+    if (!model.name.empty()) {
+      if (auto s = common::ValidatePartyName(model.name); !s.ok()) {
+        model_reader.Error("name", s.message());
+      } else if (!model_names.insert(model.name).second) {
+        model_reader.Error("name", "model name " + Quote(model.name) + " is used twice");
+      }
+    }
+    const bool has_columns = model_reader.Has("columns");
+    model.columns = model_reader.StringList("columns");
+    const std::string columns_pointer =
+        common::JsonPointerAppend(model_reader.pointer(), "columns");
+    if (has_columns && model.columns.empty() && model_reader.Raw("columns")->is_array()) {
+      model_reader.Error("columns", "expected at least one column name or pattern");
+    }
+    bool patterns_ok = true;
+    for (std::size_t k = 0; k < model.columns.size(); ++k) {
+      const std::string pointer = common::JsonPointerAppend(columns_pointer, std::to_string(k));
+      if (model.columns[k].empty()) {
+        errors.Add(pointer, "expected a column name or a pattern with '*', got \"\"");
+        patterns_ok = false;
+        continue;
+      }
+      for (std::size_t j = 0; j < k; ++j) {
+        if (model.columns[j] == model.columns[k]) {
+          errors.Add(pointer, Quote(model.columns[k]) + " is listed twice");
+          patterns_ok = false;
+        }
+      }
+      if (!spec.feature_dictionary.empty()) {
+        StudyModelSpec one{model.name, {model.columns[k]}};
+        if (auto resolved = ResolveModelColumns(one, spec.feature_dictionary); !resolved.ok()) {
+          errors.Add(pointer, Quote(model.columns[k]) +
+                                  " matches no column of the feature dictionary " +
+                                  Quote(spec.feature_dictionary_path));
+          patterns_ok = false;
+        }
+      }
+    }
+    (void)patterns_ok;
+    model_reader.Finish();
+    spec.models.push_back(std::move(model));
+  }
+
+  ObjectReader cv = root.OptionalObject("cv");
+  spec.folds = static_cast<int>(cv.Int("folds", 5, 3, 1000));
+  spec.seed = static_cast<std::uint64_t>(cv.Int("seed", 20260101, 0, INT64_MAX));
+  spec.nested = cv.Choice("selection", {"nested", "outside_cv"}, "nested") == "nested";
+  cv.Finish();
+
+  ObjectReader lasso = root.OptionalObject("lasso");
+  spec.nlambda = static_cast<int>(lasso.Int("nlambda", 100, 1, 10000));
+  if (lasso.Has("lambda_min_ratio")) {
+    const double ratio = lasso.Number("lambda_min_ratio", 0.0, 0.0, 1.0);
+    if (ratio >= 1.0) {
+      lasso.Error("lambda_min_ratio", "expected 0 (glmnet's default) or a number in (0, 1), got 1");
+    } else {
+      spec.lambda_min_ratio = ratio;
+    }
+  }
+  if (lasso.Has("kkt_tolerance")) {
+    const double tolerance = lasso.Number("kkt_tolerance", 1e-7, 0.0, 1.0);
+    if (tolerance <= 0.0) {
+      lasso.Error("kkt_tolerance", "expected a number in (0, 1], got 0");
+    } else {
+      spec.kkt_tolerance = tolerance;
+    }
+  }
+  spec.lambda_1se =
+      lasso.Choice("lambda_choice", {"lambda.min", "lambda.1se"}, "lambda.min") == "lambda.1se";
+  spec.fold_lambda_own = lasso.Choice("fold_lambda_path", {"own", "master"}, "own") == "own";
+  lasso.Finish();
+
+  ObjectReader svm = root.OptionalObject("svm");
+  spec.c_grid = ReadCGrid(svm);
+  spec.hinge = svm.Choice("loss", {"squared_hinge", "hinge"}, "squared_hinge") == "hinge";
+  spec.regularize_bias = svm.Bool("regularize_bias", false);
+  if (svm.Has("bias_value")) {
+    const double bias = svm.Number("bias_value", 1.0, 0.0, 1e6);
+    if (bias <= 0.0) {
+      svm.Error("bias_value", "expected a number in (0, 1e6], got 0");
+    } else {
+      spec.bias_value = bias;
+    }
+  }
+  spec.histogram_bins = static_cast<int>(svm.Int("histogram_bins", 512, 2, 65536));
+  svm.Finish();
+
+  spec.platt = root.Bool("platt", true);
+  root.Finish();
+
+  FEDRAD_RETURN_IF_ERROR(errors.ToStatus());
+  return spec;
+}
+
+common::Result<StudySpec> LoadStudySpec(const std::string& path) {
+  FEDRAD_ASSIGN_OR_RETURN(std::string bytes, common::ReadFile(path));
+  FEDRAD_ASSIGN_OR_RETURN(nlohmann::json document, common::ParseJson(bytes, path));
+  std::string base_dir;
+  if (const auto slash = path.rfind('/'); slash != std::string::npos) {
+    base_dir = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  FEDRAD_ASSIGN_OR_RETURN(StudySpec spec, ParseStudySpec(document, path, base_dir));
+  FEDRAD_RETURN_IF_ERROR(common::InitSodium());
+  spec.sha256 = common::Sha256Hex(bytes);
+  return spec;
+}
+
+}  // namespace fedrad::protocols
