@@ -8,8 +8,18 @@
 //      (svm_cv.hpp), then the final SVM on all rows in scope at that C.
 //   3. Platt scaling on the out-of-fold decision values of step 2's fold
 //      models at the chosen C (platt.hpp), when enabled.
-//   If the LASSO selects nothing the model is the intercept-only model
-//   (documented; its scores are constant, AUC 0.5).
+//   If the LASSO selects nothing the model is the intercept-only model:
+//   svm.columns and svm.w empty, svm.intercept = (n₊ - n₋) / n (the
+//   squared-hinge optimum over b when w = 0), svm_cv empty (no C chosen),
+//   no Platt (has_platt = false); its scores are constant, so its AUC is
+//   0.5 (ties count ½), never NaN.
+//   Rounds: LASSO CV (its folds and master concurrently), then the SVM CV
+//   (one moments round, the |grid| x K fits concurrently, one histogram
+//   round), then the final SVM and Platt concurrently. The SVM's
+//   standardisation is the LASSO master path's (same rows): no extra round.
+//   The CV's fold ids are those of the rows in scope: the sites' fold ids,
+//   or the inner fold ids inside an outer fold; options.lasso_cv.num_folds
+//   and options.svm_cv.num_folds must be equal.
 //
 // RunStudy (every model of the plan):
 //   - final model: FitModel on all rows (folds = the sites' fold ids);
@@ -22,11 +32,20 @@
 //       outside_cv: the final model's selected features and C are kept and
 //         only the SVM (and Platt) are refitted on the training part of each
 //         outer fold: the common, optimistic published practice; the result
-//         is marked `optimistic`.
+//         is marked `optimistic`. The refit standardises the selected
+//         columns on the fold's training part (one round); with Platt it
+//         runs the SVM CV on the inner folds with the single fixed C (for
+//         the out-of-fold scores Platt needs). The folds start after the
+//         final model (they need its selection and C).
 //     Held-out scores come back as per-class histograms (one round for all
 //     folds), pooled over folds: cv_auc = AucFromHistograms.
 //   All models and all outer folds run concurrently (round_batcher.hpp), so
-//   the study's rounds are about those of its longest single fit.
+//   the study's rounds are those of its longest single fit + 1 (nested:
+//   max over every (model, final or fold) FitModel; outside_cv: max over
+//   models of final fit + longest refit), not their sum.
+//   The plan's lasso_cv.num_folds and svm_cv.num_folds must equal
+//   outer_folds (sites' fold and inner fold ids are in [0, outer_folds)).
+//   Errors name the model and the fit (final model or outer fold f).
 #pragma once
 
 #include <cstdint>
@@ -101,6 +120,10 @@ struct ModelRun {
   std::string name;
   FittedModel final_model;
   CrossValidatedPerformance cv;
+  // Outer fold f's model (nested: FitModel on the fold's training part;
+  // outside_cv: the refit with the final selection and C; its lasso then
+  // only carries lambda_chosen and selected).
+  std::vector<FittedModel> fold_models;
 };
 
 struct StudyRun {
