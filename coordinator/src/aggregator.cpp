@@ -3,6 +3,9 @@
 #include <string>
 #include <utility>
 
+#include "fedrad/protocols/messages.hpp"
+#include "fedrad/site_agent/stats/wire.hpp"
+
 namespace fedrad::coordinator {
 
 using common::InvalidArgument;
@@ -65,7 +68,36 @@ Result<InProcessAggregator> InProcessAggregator::CreateMulti(std::vector<const D
 
 Result<std::vector<double>> InProcessAggregator::Sum(const StatRequest& request) {
   ++rounds_;
-  return SumOne(request);
+  auto total = SumOne(request);
+  if (total.ok()) (void)CountTraffic({request}, {*total});
+  return total;
+}
+
+// The bytes WireAggregator would put on the wire for this round: the
+// ROUND_REQUEST to each site, and one site's ROUND_REPLY (every site's reply
+// has the same size, that of the totals).
+common::Status InProcessAggregator::CountTraffic(const std::vector<StatRequest>& requests,
+                                                 const std::vector<std::vector<double>>& totals) {
+  if (requests.empty()) return common::Status::Ok();
+  auto frame_bytes = [](protocols::Body body) -> Result<std::int64_t> {
+    protocols::Message message;
+    message.header.session_id = 1;
+    message.header.sequence = 1;
+    message.body = std::move(body);
+    FEDRAD_ASSIGN_OR_RETURN(protocols::Frames frames, protocols::Encode(message));
+    std::int64_t bytes = 0;
+    for (const auto& f : frames) bytes += static_cast<std::int64_t>(f.size());
+    return bytes;
+  };
+  FEDRAD_ASSIGN_OR_RETURN(auto request,
+                          site_agent::stats::EncodeStatsBatch(kStudyJobId, rounds_, requests));
+  FEDRAD_ASSIGN_OR_RETURN(auto reply,
+                          site_agent::stats::EncodeStatsResults(kStudyJobId, rounds_, totals));
+  FEDRAD_ASSIGN_OR_RETURN(std::int64_t to, frame_bytes(std::move(request)));
+  FEDRAD_ASSIGN_OR_RETURN(std::int64_t from, frame_bytes(std::move(reply)));
+  bytes_to_ += to;
+  bytes_from_ += from;
+  return common::Status::Ok();
 }
 
 Result<std::vector<std::vector<double>>> InProcessAggregator::SumBatch(
@@ -78,6 +110,9 @@ Result<std::vector<std::vector<double>>> InProcessAggregator::SumBatch(
     if (!total.ok()) return total.status().Wrap("batch request " + std::to_string(r));
     totals.push_back(std::move(total).value());
   }
+  // A batch the wire could not carry (e.g. a non-finite total) is not
+  // counted; WireAggregator would fail that round.
+  (void)CountTraffic(requests, totals);
   return totals;
 }
 

@@ -9,7 +9,11 @@
 #include "fedrad/common/logging.hpp"
 #include "fedrad/common/sodium_init.hpp"
 #include "fedrad/common/version.hpp"
+#include "fedrad/coordinator/pipeline.hpp"
 #include "fedrad/coordinator/session_manager.hpp"
+#include "fedrad/coordinator/study_runner.hpp"
+#include "fedrad/coordinator/wire_aggregator.hpp"
+#include "fedrad/protocols/study_spec.hpp"
 #include "fedrad/protocols/transport.hpp"
 
 namespace fedrad::coordinator {
@@ -66,6 +70,155 @@ void PrintSummary(const CohortSummary& summary, const std::string& job_id, std::
   out.flush();
 }
 
+// Ends the job at every connected site and closes the sessions.
+void EndJob(SessionManager& sessions, const std::string& job_id, bool completed,
+            const std::string& summary, const std::string& bye) {
+  protocols::JobEnd end;
+  end.job_id = job_id;
+  end.outcome = completed ? "completed" : "aborted";
+  end.summary = summary.substr(0, 4000);
+  for (const std::string& site : sessions.ConnectedSites()) (void)sessions.Send(site, end);
+  sessions.CloseAll(bye);
+}
+
+// The `study` job: every expected site is offered the study (its id and the
+// spec's SHA-256) and must accept; then the whole study runs over the wire
+// (RunStudy on a WireAggregator) and its outputs are written.
+common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, SessionManager& sessions,
+                                          const std::atomic<bool>* stop, std::ostream& out) {
+  const auto started = Clock::now();
+  auto loaded = protocols::LoadStudySpec(config.study_spec);
+  if (!loaded.ok())
+    return loaded.status().Wrap("coordinator " + config.source_path + ": /study/spec");
+  const protocols::StudySpec spec = std::move(loaded).value();
+  if (spec.feature_dictionary.empty()) {
+    return common::InvalidArgument(
+        config.study_spec +
+        ": the coordinator needs a feature_dictionary in the study spec to resolve the models' "
+        "columns (only fedrad fit / simulate can take them from a table header)");
+  }
+  ModelColumns columns;
+  for (const auto& model : spec.models) {
+    auto resolved = protocols::ResolveModelColumns(model, spec.feature_dictionary);
+    if (!resolved.ok()) return resolved.status().Wrap(config.study_spec);
+    columns[model.name] = std::move(resolved).value();
+  }
+  FEDRAD_ASSIGN_OR_RETURN(StudyPlan plan, MakeStudyPlan(spec, columns));
+
+  const std::string job_id = kStudyJobId;
+  const std::size_t expected = config.expected_sites > 0
+                                   ? static_cast<std::size_t>(config.expected_sites)
+                                   : config.sites.size();
+  std::set<std::string> offered;
+  std::set<std::string> accepted;
+  const auto deadline = Clock::now() + std::chrono::seconds(config.job_timeout_s);
+  while (accepted.size() < expected) {
+    if (stop != nullptr && stop->load()) {
+      sessions.CloseAll("coordinator shutting down");
+      return common::Cancelled("coordinator stopped by a signal before the study started");
+    }
+    if (Clock::now() > deadline) {
+      std::string missing;
+      for (const auto& site : config.sites) {
+        if (accepted.count(site.id) == 0) missing += (missing.empty() ? "" : ", ") + site.id;
+      }
+      sessions.CloseAll("job timed out");
+      return common::TimeoutError(
+          "study " + spec.study_id + ": only " + std::to_string(accepted.size()) + " of " +
+          std::to_string(expected) + " sites accepted within " +
+          std::to_string(config.job_timeout_s) + " s; not accepted: " + missing);
+    }
+    std::optional<SiteMessage> incoming = sessions.Poll(std::chrono::milliseconds(100));
+    for (const std::string& site : sessions.TakeLostSessions()) {
+      offered.erase(site);
+      if (accepted.erase(site) > 0) {
+        Log(LogLevel::kWarn, "coordinator", "site lost before the study started; will offer again",
+            {{"site", site}, {"job", job_id}});
+      }
+    }
+    for (const std::string& site : sessions.TakeNewSessions()) {
+      accepted.erase(site);
+      protocols::JobOffer offer;
+      offer.job_id = job_id;
+      offer.kind = "study";
+      offer.description = "Study " + spec.study_id + ": " + std::to_string(spec.models.size()) +
+                          " model(s), LASSO with cross-validation and a linear SVM, on "
+                          "aggregate statistics of the site's feature table.";
+      offer.parameters = {{"study_id", spec.study_id}, {"spec_sha256", spec.sha256}};
+      if (sessions.Send(site, offer).ok()) offered.insert(site);
+    }
+    if (!incoming) continue;
+    const std::string& site = incoming->site_id;
+    const protocols::Body& body = incoming->message.body;
+    if (const auto* accept = std::get_if<protocols::JobAccept>(&body)) {
+      if (accept->job_id != job_id || offered.count(site) == 0) continue;
+      accepted.insert(site);
+      Log(LogLevel::kInfo, "coordinator", "site accepted the study",
+          {{"site", site},
+           {"job", job_id},
+           {"accepted", std::to_string(accepted.size()) + "/" + std::to_string(expected)}});
+    } else if (const auto* decline = std::get_if<protocols::JobDecline>(&body)) {
+      if (decline->job_id != job_id) continue;
+      Log(LogLevel::kError, "coordinator", "site declined the study",
+          {{"site", site}, {"job", job_id}, {"reason", decline->reason}});
+      EndJob(sessions, job_id, false, "site " + site + " declined the study", "study aborted");
+      return common::FailedPrecondition("study " + spec.study_id + ": site " + site +
+                                        " declined: " + decline->reason);
+    } else if (const auto* error = std::get_if<protocols::Error>(&body)) {
+      Log(LogLevel::kWarn, "coordinator", "site reported an error",
+          {{"site", site}, {"code", error->code}, {"message", error->message}});
+    }
+  }
+
+  WireAggregatorOptions options;
+  options.job_id = job_id;
+  for (const auto& site : config.sites) {
+    if (accepted.count(site.id) > 0) options.sites.push_back(site.id);  // config order
+  }
+  for (const auto& model : plan.models)
+    options.dataset_features[model.dataset] = model.num_features;
+  options.round_timeout = std::chrono::seconds(config.study_round_timeout_s);
+  Log(LogLevel::kInfo, "coordinator", "study started",
+      {{"job", job_id}, {"study", spec.study_id}, {"sites", std::to_string(options.sites.size())}});
+  WireAggregator aggregator(&sessions, options);
+  auto run = RunStudy(aggregator, plan, [](const std::string& line) {
+    Log(LogLevel::kInfo, "coordinator", "progress", {{"step", line}});
+  });
+  if (!run.ok()) {
+    Log(LogLevel::kError, "coordinator", "study failed", {{"error", run.status().message()}});
+    EndJob(sessions, job_id, false, "study failed: " + run.status().message(), "study aborted");
+    return run.status().Wrap("study " + spec.study_id);
+  }
+  RunProvenance provenance;
+  provenance.mode = "federated";
+  provenance.sites = options.sites;
+  provenance.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  provenance.bytes_to_each_site = aggregator.bytes_to_each_site();
+  provenance.bytes_from_each_site = aggregator.bytes_from_each_site();
+  if (auto s = WriteStudyOutputs(spec, columns, *run, provenance, config.study_out_dir); !s.ok()) {
+    EndJob(sessions, job_id, false, "the coordinator could not write the outputs", "study aborted");
+    return s.Wrap("study " + spec.study_id);
+  }
+  const std::string summary = "study " + spec.study_id + " completed in " +
+                              std::to_string(aggregator.rounds()) + " rounds over " +
+                              std::to_string(options.sites.size()) + " sites";
+  EndJob(sessions, job_id, true, summary, "study complete");
+  Log(LogLevel::kInfo, "coordinator", "job completed",
+      {{"job", job_id},
+       {"rounds", std::to_string(aggregator.rounds())},
+       {"bytes_to_each_site", std::to_string(aggregator.bytes_to_each_site())},
+       {"bytes_from_each_site", std::to_string(aggregator.bytes_from_each_site())}});
+  out << "job " << job_id << " (study " << spec.study_id << ") completed\n"
+      << "  rounds " << aggregator.rounds() << ", bytes to each site "
+      << aggregator.bytes_to_each_site() << ", from each site " << aggregator.bytes_from_each_site()
+      << "\n"
+      << "  outputs in " << config.study_out_dir << "\n";
+  out.flush();
+  CohortSummary done;
+  done.complete = true;
+  return done;
+}
+
 }  // namespace
 
 common::Result<CohortSummary> RunCoordinator(const CoordinatorConfig& config,
@@ -98,6 +251,7 @@ common::Result<CohortSummary> RunCoordinator(const CoordinatorConfig& config,
   session_options.heartbeat_liveness = static_cast<int>(config.heartbeat_liveness);
   session_options.max_message_bytes = config.max_message_bytes;
   SessionManager sessions(transport.get(), session_options);
+  if (config.job == "study") return RunStudyJob(config, sessions, stop, out);
 
   const std::string job_id = "cohort_size-1";
   const std::size_t expected = config.expected_sites > 0

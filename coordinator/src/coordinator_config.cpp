@@ -34,7 +34,19 @@ common::Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path)
   cfg.job_timeout_s = coord.Int("job_timeout_s", 600, 1, 7 * 24 * 3600);
   cfg.expected_sites = coord.Int("expected_sites", 0, 0, 10000);
   cfg.ready_file = common::ResolveConfigPath(path, coord.String("ready_file", ""));
+  cfg.job = coord.Choice("job", {"cohort_size", "study"}, "cohort_size");
   coord.Finish();
+
+  ObjectReader study = cfg.job == "study" ? root.Object("study") : root.OptionalObject("study");
+  if (cfg.job == "study") {
+    cfg.study_spec = common::ResolveConfigPath(path, study.String("spec"));
+    cfg.study_out_dir = common::ResolveConfigPath(path, study.String("out_dir"));
+  } else if (root.Has("study")) {
+    cfg.study_spec = common::ResolveConfigPath(path, study.String("spec", ""));
+    cfg.study_out_dir = common::ResolveConfigPath(path, study.String("out_dir", ""));
+  }
+  cfg.study_round_timeout_s = study.Int("round_timeout_s", 600, 1, 7 * 24 * 3600);
+  study.Finish();
 
   cfg.log = common::ReadLogSection(root, path);
 

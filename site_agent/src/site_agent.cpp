@@ -11,7 +11,10 @@
 #include "fedrad/common/rate_limit.hpp"
 #include "fedrad/common/sodium_init.hpp"
 #include "fedrad/common/version.hpp"
+#include "fedrad/protocols/study_spec.hpp"
 #include "fedrad/protocols/transport.hpp"
+#include "fedrad/site_agent/stats/feature_table.hpp"
+#include "fedrad/site_agent/stats/wire.hpp"
 
 namespace fedrad::site_agent {
 
@@ -25,6 +28,7 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr const char* kCohortSize = "cohort_size";
+constexpr const char* kStudy = "study";
 
 std::string ProtocolVersion() {
   return std::to_string(protocols::kProtocolMajor) + "." +
@@ -76,11 +80,15 @@ class SiteSession {
     hello.site_id = config_.id;
     hello.software_version = std::string(common::Version());
     hello.capabilities = {kCohortSize};
+    if (!config_.study_spec.empty()) {
+      hello.capabilities.push_back(site_agent::stats::kStatsBatchStatistic);
+    }
     session_id_ = 0;
     send_sequence_ = 0;
     receive_guard_.Reset();
     replies_.clear();
     accepted_jobs_.clear();
+    study_data_.clear();
     if (auto s = SendBody(hello); !s.ok()) {
       Log(LogLevel::kDebug, "site", "HELLO not sent yet", {{"detail", s.message()}});
     }
@@ -155,6 +163,7 @@ class SiteSession {
     if (const auto* end = std::get_if<protocols::JobEnd>(&message.body)) {
       Log(LogLevel::kInfo, "site", "job ended",
           {{"job", end->job_id}, {"outcome", end->outcome}, {"summary", end->summary}});
+      study_data_.erase(end->job_id);
       return Status::Ok();
     }
     if (const auto* bye = std::get_if<protocols::Bye>(&message.body)) {
@@ -169,16 +178,105 @@ class SiteSession {
   }
 
   Status OnOffer(const protocols::JobOffer& offer) {
+    if (offer.kind == kStudy) return OnStudyOffer(offer);
     if (offer.kind != kCohortSize) {
       Log(LogLevel::kWarn, "site", "declined a job of unknown kind",
           {{"job", offer.job_id}, {"kind", offer.kind}});
       return SendBody(protocols::JobDecline{
           offer.job_id, "this site agent cannot run jobs of kind \"" + offer.kind + "\""});
     }
+    if (config_.cohort_file.empty()) {
+      return SendBody(protocols::JobDecline{
+          offer.job_id,
+          "this site has no cohort file (data.cohort_file in " + config_.source_path + ")"});
+    }
     Log(LogLevel::kInfo, "site", "accepted a job",
         {{"job", offer.job_id}, {"kind", offer.kind}, {"description", offer.description}});
     accepted_jobs_[offer.job_id] = offer.kind;
     return SendBody(protocols::JobAccept{offer.job_id});
+  }
+
+  // A study job: the offer must name the study spec this site approved (its
+  // SHA-256); the site then builds its datasets from its feature table.
+  Status OnStudyOffer(const protocols::JobOffer& offer) {
+    auto decline = [&](const std::string& reason) {
+      Log(LogLevel::kWarn, "site", "declined a study job",
+          {{"job", offer.job_id}, {"reason", reason}});
+      return SendBody(protocols::JobDecline{offer.job_id, reason});
+    };
+    if (config_.study_spec.empty()) {
+      return decline("this site has no study configured (no \"study\" section in " +
+                     config_.source_path + ")");
+    }
+    const auto& p = offer.parameters;
+    const auto sha = p.find("spec_sha256");
+    const auto study_id = p.find("study_id");
+    if (sha == p.end() || !sha->is_string() || study_id == p.end() || !study_id->is_string()) {
+      return decline("the study offer must carry the string parameters study_id and spec_sha256");
+    }
+    auto spec = protocols::LoadStudySpec(config_.study_spec);
+    if (!spec.ok()) {
+      return decline("this site cannot read its approved study spec: " + spec.status().message());
+    }
+    if (spec->sha256 != sha->get<std::string>()) {
+      return decline("the coordinator's study spec (SHA-256 " + sha->get<std::string>() +
+                     ") is not the one this site approved (" + config_.study_spec + ", SHA-256 " +
+                     spec->sha256 + ")");
+    }
+    if (spec->study_id != study_id->get<std::string>()) {
+      return decline("the offer is for study \"" + study_id->get<std::string>() +
+                     "\" but this site approved study \"" + spec->study_id + "\"");
+    }
+    auto table = site_agent::stats::ReadFeatureTable(config_.study_features, *spec);
+    if (!table.ok()) return decline("cannot read the feature table: " + table.status().message());
+    auto datasets = site_agent::stats::BuildDatasets(*table, *spec);
+    if (!datasets.ok()) {
+      return decline("cannot build the study's datasets: " + datasets.status().message());
+    }
+    Log(LogLevel::kInfo, "site", "accepted a job",
+        {{"job", offer.job_id},
+         {"kind", offer.kind},
+         {"study", spec->study_id},
+         {"cases", std::to_string(table->ids.size())},
+         {"description", offer.description}});
+    study_data_[offer.job_id] = std::move(datasets).value();
+    accepted_jobs_[offer.job_id] = offer.kind;
+    return SendBody(protocols::JobAccept{offer.job_id});
+  }
+
+  // One stats_batch round: decode, compute every request on this site's
+  // datasets, reply with the arrays. Any problem is an ERROR naming it.
+  common::Result<protocols::RoundReply> ComputeBatch(const protocols::RoundRequest& request,
+                                                     const site_agent::stats::Datasets& data) {
+    FEDRAD_ASSIGN_OR_RETURN(auto batch, site_agent::stats::DecodeStatsBatch(request));
+    // The reply must fit the message cap: check its size before computing.
+    std::size_t values = 0;
+    for (std::size_t r = 0; r < batch.size(); ++r) {
+      const std::string& name = site_agent::stats::DatasetOf(batch[r]);
+      const auto it = data.find(name);
+      if (it == data.end()) {
+        return common::NotFound("stats_batch request " + std::to_string(r) + ": no dataset '" +
+                                name + "' at this site");
+      }
+      values += site_agent::stats::ResultSize(batch[r], static_cast<int>(it->second.x.cols()));
+    }
+    const std::size_t cap = static_cast<std::size_t>(config_.max_message_bytes);
+    if (values > cap / 8) {
+      return common::ResourceExhausted(
+          "stats_batch: the reply would hold " + std::to_string(values) + " values (" +
+          std::to_string(values * 8) + " bytes), above this site's message cap of " +
+          std::to_string(cap) + " bytes");
+    }
+    std::vector<std::vector<double>> results;
+    results.reserve(batch.size());
+    for (std::size_t r = 0; r < batch.size(); ++r) {
+      auto result = site_agent::stats::Compute(data, batch[r]);
+      if (!result.ok()) {
+        return result.status().Wrap("stats_batch request " + std::to_string(r));
+      }
+      results.push_back(std::move(result).value());
+    }
+    return site_agent::stats::EncodeStatsResults(request.job_id, request.round_id, results);
   }
 
   Status OnRound(const protocols::RoundRequest& request, std::uint64_t sequence) {
@@ -200,6 +298,29 @@ class SiteSession {
     if (accepted_jobs_.count(request.job_id) == 0) {
       return reply_error("job_failed", "round request for job \"" + request.job_id +
                                            "\", which this site has not accepted");
+    }
+    if (request.statistic == site_agent::stats::kStatsBatchStatistic) {
+      const auto data = study_data_.find(request.job_id);
+      if (data == study_data_.end()) {
+        return reply_error("unsupported_statistic",
+                           "statistic \"stats_batch\" is only answered in a study job");
+      }
+      auto reply = ComputeBatch(request, data->second);
+      if (!reply.ok()) {
+        const bool malformed = reply.status().code() == common::StatusCode::kProtocolError;
+        return reply_error(malformed ? "protocol_error" : "job_failed",
+                           "job " + request.job_id + " round " + std::to_string(request.round_id) +
+                               ": " + reply.status().message());
+      }
+      Log(LogLevel::kDebug, "site", "answered a round",
+          {{"job", request.job_id},
+           {"round", std::to_string(request.round_id)},
+           {"statistic", request.statistic}});
+      // Keep only the latest reply of the job (a repeated request repeats it).
+      std::erase_if(replies_,
+                    [&](const auto& entry) { return entry.first.first == request.job_id; });
+      replies_[key] = *reply;
+      return SendBody(std::move(reply).value());
     }
     if (request.statistic != kCohortSize) {
       return reply_error("unsupported_statistic",
@@ -276,6 +397,7 @@ class SiteSession {
   Clock::time_point last_receive_;
   Clock::time_point last_send_;
   std::map<std::string, std::string> accepted_jobs_;
+  std::map<std::string, site_agent::stats::Datasets> study_data_;  // job id -> datasets
   std::map<std::pair<std::string, std::int64_t>, protocols::RoundReply> replies_;
   common::RateLimiter limiter_{std::chrono::seconds(60)};
 };
@@ -317,11 +439,15 @@ Status RunSite(const SiteConfig& config, const SiteRunOptions& options,
   }
   // Check the data before connecting: a site with unreadable data declines
   // nothing it has not first looked at.
-  FEDRAD_ASSIGN_OR_RETURN(std::int64_t rows, CountCohortRows(config.cohort_file));
+  std::int64_t rows = -1;
+  if (!config.cohort_file.empty()) {
+    FEDRAD_ASSIGN_OR_RETURN(rows, CountCohortRows(config.cohort_file));
+  }
   Log(LogLevel::kInfo, "site", "starting",
       {{"site", config.id},
        {"coordinator", config.coordinator_endpoint},
-       {"cases", std::to_string(rows)},
+       {"cases", rows < 0 ? std::string("-") : std::to_string(rows)},
+       {"study_spec", config.study_spec.empty() ? std::string("-") : config.study_spec},
        {"version", std::string(common::Version())}});
 
   protocols::ClientOptions client_options;

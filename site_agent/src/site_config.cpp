@@ -38,9 +38,19 @@ common::Result<SiteConfig> LoadSiteConfig(const std::string& path) {
   }
   coord.Finish();
 
-  ObjectReader data = root.Object("data");
-  cfg.cohort_file = common::ResolveConfigPath(path, data.String("cohort_file"));
+  // A site needs a cohort file (cohort_size jobs), a study section, or both.
+  const bool has_study = root.Has("study");
+  ObjectReader data = has_study ? root.OptionalObject("data") : root.Object("data");
+  cfg.cohort_file = common::ResolveConfigPath(
+      path, has_study ? data.String("cohort_file", "") : data.String("cohort_file"));
   data.Finish();
+
+  ObjectReader study = root.OptionalObject("study");
+  if (has_study) {
+    cfg.study_spec = common::ResolveConfigPath(path, study.String("spec"));
+    cfg.study_features = common::ResolveConfigPath(path, study.String("features"));
+  }
+  study.Finish();
 
   ObjectReader net = root.OptionalObject("network");
   cfg.hello_timeout_ms = net.Int("hello_timeout_ms", 3000, 100, 600000);

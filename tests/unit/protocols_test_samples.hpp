@@ -73,7 +73,11 @@ inline JobEnd SampleBody<JobEnd>() {
 
 template <>
 inline RoundRequest SampleBody<RoundRequest>() {
-  return RoundRequest{"job-0001", 1, "cohort_size", nlohmann::json::object()};
+  return RoundRequest{"job-0001",
+                      7,
+                      "stats_batch",
+                      nlohmann::json{{"datasets", {""}}, {"requests", 1}},
+                      {Array::I64("i64", {5}, {1, 0, 0, -1, -1}), Array::F64("f64", {0}, {})}};
 }
 
 template <>
@@ -111,9 +115,8 @@ Message SampleMessage() {
   Message m;
   m.body = SampleBody<T>();
   m.header.type = static_cast<std::uint16_t>(TypeOf(m.body));
-  if constexpr (std::is_same_v<T, RoundReply>) {
-    m.header.payload_frames =
-        static_cast<std::uint16_t>(std::get<RoundReply>(m.body).arrays.size());
+  if constexpr (std::is_same_v<T, RoundReply> || std::is_same_v<T, RoundRequest>) {
+    m.header.payload_frames = static_cast<std::uint16_t>(std::get<T>(m.body).arrays.size());
   }
   const bool opens_session = std::is_same_v<T, Hello> || std::is_same_v<T, Error>;
   m.header.session_id = opens_session ? 0 : 0x0123456789ABCDEFull;

@@ -25,6 +25,10 @@
 
 namespace fedrad::coordinator {
 
+// The job id of a study on the wire (the coordinator's `study` job); the
+// in-process aggregator counts its traffic with the same id.
+inline constexpr char kStudyJobId[] = "study-1";
+
 class Aggregator {
  public:
   virtual ~Aggregator() = default;
@@ -67,9 +71,15 @@ class InProcessAggregator final : public Aggregator {
   common::Result<std::vector<std::vector<double>>> SumBatch(
       const std::vector<site_agent::stats::StatRequest>& requests) override;
   std::int64_t rounds() const override { return rounds_; }
+  // What the wire would carry: each round encoded as WireAggregator does
+  // (job id kStudyJobId), see aggregator.cpp.
+  std::int64_t bytes_to_each_site() const override { return bytes_to_; }
+  std::int64_t bytes_from_each_site() const override { return bytes_from_; }
 
  private:
   common::Result<std::vector<double>> SumOne(const site_agent::stats::StatRequest& request) const;
+  common::Status CountTraffic(const std::vector<site_agent::stats::StatRequest>& requests,
+                              const std::vector<std::vector<double>>& totals);
 
   InProcessAggregator(
       std::vector<std::map<std::string, const site_agent::stats::LocalTable*>> sites,
@@ -80,6 +90,8 @@ class InProcessAggregator final : public Aggregator {
   std::vector<std::map<std::string, const site_agent::stats::LocalTable*>> sites_;
   int num_features_ = 0;
   std::int64_t rounds_ = 0;
+  std::int64_t bytes_to_ = 0;
+  std::int64_t bytes_from_ = 0;
 };
 
 // A view of another aggregator restricted to one dataset and, optionally,
@@ -100,6 +112,8 @@ class ScopedAggregator final : public Aggregator {
   common::Result<std::vector<std::vector<double>>> SumBatch(
       const std::vector<site_agent::stats::StatRequest>& requests) override;
   std::int64_t rounds() const override { return base_.rounds(); }
+  std::int64_t bytes_to_each_site() const override { return base_.bytes_to_each_site(); }
+  std::int64_t bytes_from_each_site() const override { return base_.bytes_from_each_site(); }
 
  private:
   Aggregator& base_;

@@ -29,6 +29,12 @@ struct CoordinatorConfig {
   // How many of the listed sites must answer before a job runs (0 = all).
   std::int64_t expected_sites = 0;
   std::string ready_file;  // optional: the bound endpoint is written here
+  // The job to run: "cohort_size" (default) or "study" (needs the "study"
+  // section: the study spec, the output folder and a per-round timeout).
+  std::string job = "cohort_size";
+  std::string study_spec;
+  std::string study_out_dir;
+  std::int64_t study_round_timeout_s = 600;
   common::LogOptions log;
   std::vector<SiteEntry> sites;
 };

@@ -212,12 +212,14 @@ struct RoundRequest {
   std::int64_t round_id = 1;
   std::string statistic;
   nlohmann::json parameters = nlohmann::json::object();
+  std::vector<Array> arrays;  // statistic-specific inputs (e.g. stats_batch), often none
   template <class V>
   static void Fields(V& v) {
     v.Str("job_id", &RoundRequest::job_id, kNameRule, true);
     v.Int("round_id", &RoundRequest::round_id, IntRule{1, INT32_MAX});
     v.Str("statistic", &RoundRequest::statistic, kNameRule, true);
     v.Obj("parameters", &RoundRequest::parameters);
+    v.Arrays("arrays", &RoundRequest::arrays);
   }
   bool operator==(const RoundRequest&) const = default;
 };

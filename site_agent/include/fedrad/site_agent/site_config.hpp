@@ -20,6 +20,11 @@ struct SiteConfig {
   std::int64_t reconnect_interval_ms = 500;  // first back-off
   std::int64_t reconnect_max_ms = 10000;     // back-off cap
   std::int64_t max_message_bytes = 64 << 20;
+  // Optional "study" section (both or neither): the study spec this site
+  // approved (a JOB_OFFER of kind "study" must carry its SHA-256) and the
+  // site's feature table (CSV, see stats/feature_table.hpp).
+  std::string study_spec;
+  std::string study_features;
   common::LogOptions log;
 };
 

@@ -1,0 +1,266 @@
+// A whole study over the wire: a `fedrad coordinator` (job "study") and three
+// `fedrad site` processes on 127.0.0.1 (CurveZMQ) fit every model of a small
+// spec, and the coordinator's model.json files must equal those of
+// `fedrad simulate` on the same three tables (every number within 1e-10,
+// rounds and bytes per site identical) and, for the final model, those of
+// `fedrad fit --pooled` on their concatenation (same selected features,
+// coefficients within 1e-8). A site whose approved spec differs declines and
+// the study fails naming it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "support/consortium.hpp"
+#include "support/process.hpp"
+
+namespace fedrad::integration {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kFeatures = 12;
+constexpr int kRowsPerSite = 50;
+const std::vector<std::string> kSites = {"site_a", "site_b", "site_c"};
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string FeatureName(int j) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "f%02d", j + 1);
+  return buf;
+}
+
+// Three site tables (and their concatenation) with a fold column, so that
+// the pooled fit sees the same outer folds as the federated one.
+struct StudyFiles {
+  std::vector<std::string> site_csv;
+  std::string pooled_csv;
+  std::string spec;
+};
+
+StudyFiles WriteStudy(const TempDir& dir) {
+  std::mt19937_64 rng(20261127);
+  std::normal_distribution<double> normal;
+  std::string header = "case_id,label,fold";
+  for (int j = 0; j < kFeatures; ++j) header += "," + FeatureName(j);
+  header += "\n";
+  StudyFiles files;
+  std::string pooled = header;
+  for (std::size_t s = 0; s < kSites.size(); ++s) {
+    std::string csv = header;
+    for (int i = 0; i < kRowsPerSite; ++i) {
+      std::vector<double> x(kFeatures);
+      for (int j = 0; j < kFeatures; ++j) x[j] = normal(rng) * (1.0 + 0.2 * j) + 0.3 * s;
+      const double eta = 1.2 * x[0] - 0.9 * x[1] + 0.5 * x[4] + 0.8 * normal(rng);
+      std::string row = kSites[s] + "-" + std::to_string(i) + "," + (eta > 0 ? "1" : "0") + "," +
+                        std::to_string((i + static_cast<int>(s)) % 3);
+      for (double v : x) row += "," + Num(v);
+      csv += row + "\n";
+      pooled += row + "\n";
+    }
+    files.site_csv.push_back(dir.File("data/" + kSites[s] + "_features.csv"));
+    WriteTextFile(files.site_csv.back(), csv);
+  }
+  files.pooled_csv = dir.File("data/pooled.csv");
+  WriteTextFile(files.pooled_csv, pooled);
+  std::string dictionary = "# feature columns shared by every site\n";
+  for (int j = 0; j < kFeatures; ++j) dictionary += FeatureName(j) + "\n";
+  WriteTextFile(dir.File("features.txt"), dictionary);
+  const json spec = {
+      {"study_id", "wire-study"},
+      {"table", {{"id_column", "case_id"}, {"label_column", "label"}, {"fold_column", "fold"}}},
+      {"feature_dictionary", "features.txt"},
+      {"models",
+       {{{"name", "first"}, {"columns", {"f01", "f02", "f03", "f04", "f05", "f06"}}},
+        {{"name", "all"}, {"columns", {"*"}}}}},
+      {"cv", {{"folds", 3}, {"seed", 7}, {"selection", "nested"}}},
+      {"lasso", {{"nlambda", 15}}},
+      {"svm", {{"c_grid", {0.1, 1.0, 10.0}}, {"histogram_bins", 64}}},
+      {"platt", true},
+  };
+  files.spec = dir.File("study.json");
+  WriteTextFile(files.spec, spec.dump(2) + "\n");
+  return files;
+}
+
+json ReadJson(const std::string& path) {
+  return json::parse(ReadTextFile(path), nullptr, /*allow_exceptions=*/false);
+}
+
+void PatchJson(const std::string& path, const std::function<void(json&)>& edit) {
+  json j = ReadJson(path);
+  ASSERT_TRUE(j.is_object()) << path;
+  edit(j);
+  WriteTextFile(path, j.dump(2) + "\n");
+}
+
+// Every number of `a` and `b` within `tol` (relative to max(1, |x|)),
+// integers and strings equal, same structure; `skip` keys are ignored.
+void ExpectSameJson(const json& a, const json& b, double tol, const std::string& where,
+                    const std::vector<std::string>& skip) {
+  if (a.is_number_float() || b.is_number_float()) {
+    ASSERT_TRUE(a.is_number() && b.is_number()) << where << ": " << a << " vs " << b;
+    const double x = a.get<double>();
+    const double y = b.get<double>();
+    EXPECT_LE(std::abs(x - y), tol * std::max({1.0, std::abs(x), std::abs(y)}))
+        << where << ": " << Num(x) << " vs " << Num(y);
+    return;
+  }
+  ASSERT_EQ(a.type(), b.type()) << where << ": " << a.dump() << " vs " << b.dump();
+  if (a.is_object()) {
+    for (const auto& item : a.items()) {
+      if (std::find(skip.begin(), skip.end(), item.key()) != skip.end()) continue;
+      ASSERT_TRUE(b.contains(item.key())) << where << "/" << item.key() << " missing";
+      ExpectSameJson(item.value(), b[item.key()], tol, where + "/" + item.key(), skip);
+    }
+    for (const auto& item : b.items()) {
+      EXPECT_TRUE(a.contains(item.key())) << where << "/" << item.key() << " extra";
+    }
+  } else if (a.is_array()) {
+    ASSERT_EQ(a.size(), b.size()) << where;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      ExpectSameJson(a[i], b[i], tol, where + "/" + std::to_string(i), skip);
+    }
+  } else {
+    EXPECT_EQ(a, b) << where;
+  }
+}
+
+void ExpectClose(const json& a, const json& b, double tol, const std::string& where) {
+  ExpectSameJson(a, b, tol, where, {});
+}
+
+// Runs `fedrad ARGS` to completion and expects exit 0.
+void RunFedrad(const std::string& name, const std::vector<std::string>& args, const TempDir& dir) {
+  auto p = Process::StartFedrad(name, args, dir.path());
+  ASSERT_NE(p, nullptr);
+  const auto code = p->WaitForExit(Consortium::kJobWait);
+  ASSERT_TRUE(code.has_value()) << name << " did not finish";
+  ASSERT_EQ(*code, 0) << name << " stderr:\n" << p->Stderr();
+}
+
+// Sets the coordinator up for the study and every site for its table.
+void ConfigureStudy(const TempDir& dir, const StudyFiles& files, const std::string& out_dir) {
+  PatchJson(dir.File("coordinator.json"), [&](json& c) {
+    c["coordinator"]["job"] = "study";
+    c["study"] = {{"spec", files.spec}, {"out_dir", out_dir}, {"round_timeout_s", 30}};
+  });
+}
+
+void ConfigureSites(Consortium& study, const StudyFiles& files,
+                    const std::vector<std::string>& specs) {
+  for (std::size_t s = 0; s < kSites.size(); ++s) {
+    PatchJson(study.SiteConfig(kSites[s]), [&](json& c) {
+      c.erase("data");  // a study-only site needs no cohort file
+      c["study"] = {{"spec", specs[s]}, {"features", files.site_csv[s]}};
+    });
+  }
+}
+
+TEST(StudyOverTheWire, ThreeSitesMatchSimulateAndPooled) {
+  TempDir dir;
+  Consortium study(dir, {.sites = {{"site_a", 0}, {"site_b", 0}, {"site_c", 0}},
+                         .heartbeat_liveness = 50,
+                         .job_timeout_s = 60});
+  ASSERT_NO_FATAL_FAILURE(study.Setup());
+  const StudyFiles files = WriteStudy(dir);
+  const std::string federated = dir.File("out_federated");
+
+  // The two references first (the machine may be busy: the federated run
+  // then has the CPU to itself and its heartbeats stay on time).
+  std::vector<std::string> simulate = {"simulate", "--spec", files.spec, "--out",
+                                       dir.File("out_simulate")};
+  for (std::size_t s = 0; s < kSites.size(); ++s) {
+    simulate.push_back("--site");
+    simulate.push_back(kSites[s] + "=" + files.site_csv[s]);
+  }
+  ASSERT_NO_FATAL_FAILURE(RunFedrad("simulate", simulate, dir));
+  ASSERT_NO_FATAL_FAILURE(RunFedrad(
+      "pooled",
+      {"fit", "--pooled", files.pooled_csv, "--spec", files.spec, "--out", dir.File("out_pooled")},
+      dir));
+
+  ConfigureStudy(dir, files, federated);
+  ASSERT_NO_FATAL_FAILURE(study.StartCoordinator());
+  ConfigureSites(study, files, {files.spec, files.spec, files.spec});
+  std::vector<std::unique_ptr<Process>> sites;
+  for (const std::string& id : kSites) {
+    sites.push_back(study.StartSite(id));
+    ASSERT_NE(sites.back(), nullptr);
+  }
+
+  const auto code = study.coordinator().WaitForExit(Consortium::kJobWait);
+  ASSERT_TRUE(code.has_value()) << "the coordinator did not finish the study";
+  ASSERT_EQ(*code, 0) << "coordinator stderr:\n"
+                      << study.coordinator().Stderr() << "\nlog:\n"
+                      << ReadTextFile(study.CoordinatorLog());
+  for (auto& site : sites) ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(site.get()));
+  EXPECT_EQ(CountOccurrences(study.CoordinatorLog(), "site accepted the study"), 3u);
+
+  for (const std::string model : {"first", "all"}) {
+    SCOPED_TRACE(model);
+    const json fed = ReadJson(federated + "/" + model + "/model.json");
+    const json sim = ReadJson(dir.File("out_simulate/" + model + "/model.json"));
+    const json pooled = ReadJson(dir.File("out_pooled/" + model + "/model.json"));
+    ASSERT_TRUE(fed.is_object()) << federated << "/" << model << "/model.json";
+    ASSERT_TRUE(sim.is_object());
+    ASSERT_TRUE(pooled.is_object());
+    EXPECT_EQ(fed["provenance"]["mode"], "federated");
+    EXPECT_GT(fed["rounds"].get<std::int64_t>(), 10);
+    EXPECT_GT(fed["bytes_to_each_site"].get<std::int64_t>(), 0);
+    EXPECT_GT(fed["bytes_from_each_site"].get<std::int64_t>(), 0);
+    // Federated == simulate: every number (rounds and bytes exactly).
+    ExpectSameJson(fed, sim, 1e-10, model, {"provenance", "wall_seconds"});
+    // Federated == pooled for the final model.
+    EXPECT_EQ(fed["selected_features"], pooled["selected_features"]);
+    ExpectClose(fed["lasso"]["coefficients"], pooled["lasso"]["coefficients"], 1e-8,
+                model + "/lasso/coefficients");
+    ExpectClose(fed["lasso"]["intercept"], pooled["lasso"]["intercept"], 1e-8,
+                model + "/lasso/intercept");
+    ExpectClose(fed["lasso"]["lambda"], pooled["lasso"]["lambda"], 1e-8, model + "/lasso/lambda");
+    if (!fed["svm"].is_null()) {
+      ExpectClose(fed["svm"]["weights"], pooled["svm"]["weights"], 1e-8, model + "/svm/weights");
+    }
+  }
+}
+
+TEST(StudyOverTheWire, SiteWithAnotherSpecDeclinesAndTheStudyFailsNamingIt) {
+  TempDir dir;
+  Consortium study(dir, {.sites = {{"site_a", 0}, {"site_b", 0}, {"site_c", 0}},
+                         .heartbeat_liveness = 50,
+                         .job_timeout_s = 30});
+  ASSERT_NO_FATAL_FAILURE(study.Setup());
+  const StudyFiles files = WriteStudy(dir);
+  // site_c approved a different file (one more byte).
+  const std::string other = dir.File("study_site_c.json");
+  WriteTextFile(other, ReadTextFile(files.spec) + " ");
+  ConfigureStudy(dir, files, dir.File("out"));
+  ASSERT_NO_FATAL_FAILURE(study.StartCoordinator());
+  ConfigureSites(study, files, {files.spec, files.spec, other});
+  std::vector<std::unique_ptr<Process>> sites;
+  for (const std::string& id : kSites) sites.push_back(study.StartSite(id));
+
+  const auto code = study.coordinator().WaitForExit(Consortium::kJobWait);
+  ASSERT_TRUE(code.has_value()) << "the coordinator did not stop";
+  EXPECT_NE(*code, 0);
+  const std::string err = study.coordinator().Stderr();
+  EXPECT_NE(err.find("site site_c declined"), std::string::npos) << err;
+  EXPECT_NE(err.find("SHA-256"), std::string::npos) << err;
+  EXPECT_TRUE(
+      WaitForFileContains(study.SiteLog("site_c"), "declined a study job", milliseconds(1000)));
+}
+
+}  // namespace
+}  // namespace fedrad::integration
