@@ -11,7 +11,10 @@
 #include <exception>
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "fedrad/common/audit_verify.hpp"
 #include "fedrad/common/keys.hpp"
 #include "fedrad/common/logging.hpp"
 #include "fedrad/common/sodium_init.hpp"
@@ -19,6 +22,7 @@
 #include "fedrad/common/version.hpp"
 #include "fedrad/coordinator/coordinator.hpp"
 #include "fedrad/coordinator/coordinator_config.hpp"
+#include "fedrad/coordinator/study_runner.hpp"
 #include "fedrad/protocols/messages.hpp"
 #include "fedrad/site_agent/extract_command.hpp"
 #include "fedrad/site_agent/site_agent.hpp"
@@ -159,6 +163,57 @@ int Run(int argc, char** argv) {
       ->default_val(1);
   extract->add_flag("--quiet", extract_quiet, "no progress display");
 
+  // fit --pooled
+  std::string fit_data;
+  std::string fit_spec;
+  std::string fit_out;
+  CLI::App* fit = app.add_subcommand(
+      "fit",
+      "Fit a study's models on one pooled table in this process (the reference for the\n"
+      "federated fit; writes DIR/<model>/model.json and DIR/study.json)");
+  fit->add_option("--pooled", fit_data,
+                  "feature table (CSV: id, label 0/1, optional fold id, feature columns)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  fit->add_option("--spec", fit_spec, "study specification (JSON; see docs/configuration.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  fit->add_option("--out", fit_out, "output folder (created if missing)")->required();
+
+  // simulate
+  std::vector<std::string> simulate_sites;
+  std::string simulate_spec;
+  std::string simulate_out;
+  CLI::App* simulate =
+      app.add_subcommand("simulate",
+                         "Run the federated fit in this process with one in-memory site per table\n"
+                         "(same outputs as fit; sites exchange only aggregated statistics)");
+  simulate
+      ->add_option("--spec", simulate_spec, "study specification (JSON; see docs/configuration.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  simulate
+      ->add_option("--site", simulate_sites,
+                   "NAME=DATA.csv: a site's name and feature table (repeat for every site)")
+      ->required()
+      ->take_all()
+      ->allow_extra_args(false);
+  simulate->add_option("--out", simulate_out, "output folder (created if missing)")->required();
+
+  // audit verify
+  std::vector<std::string> audit_logs;
+  std::string audit_keys;
+  CLI::App* audit = app.add_subcommand("audit", "Audit trail tools (see docs/audit.md)");
+  audit->require_subcommand(1);
+  CLI::App* audit_verify = audit->add_subcommand(
+      "verify",
+      "Check audit logs: hash chains, signatures, send/receive cross-checks and receipts;\n"
+      "print what left each party. Exit 0 pass, 1 fail, 2 usage");
+  audit_verify->add_option("LOG", audit_logs, "audit log files (JSON lines), one per party")
+      ->required();
+  audit_verify->add_option("--keys", audit_keys, "directory with the parties' NAME.public files")
+      ->required();
+
   // version
   CLI::App* version = app.add_subcommand("version", "Print the version and protocol version");
 
@@ -209,6 +264,31 @@ int Run(int argc, char** argv) {
       return 1;
     }
     return 0;
+  }
+  if (fit->parsed()) {
+    Status s = fedrad::coordinator::RunFitPooled(fit_spec, fit_data, fit_out, std::cout);
+    if (!s.ok()) return Fail("fit", s) == 70 ? 70 : 1;
+    return 0;
+  }
+  if (simulate->parsed()) {
+    std::vector<std::pair<std::string, std::string>> sites;
+    for (const std::string& entry : simulate_sites) {
+      const auto eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
+        std::fprintf(stderr,
+                     "fedrad simulate: --site expects NAME=DATA.csv (e.g. site_a=a.csv), got "
+                     "\"%s\"\n",
+                     entry.c_str());
+        return 2;
+      }
+      sites.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+    }
+    Status s = fedrad::coordinator::RunSimulate(simulate_spec, sites, simulate_out, std::cout);
+    if (!s.ok()) return Fail("simulate", s) == 70 ? 70 : 1;
+    return 0;
+  }
+  if (audit_verify->parsed()) {
+    return fedrad::common::RunAuditVerify(audit_logs, audit_keys, std::cout, std::cerr);
   }
   if (version->parsed()) {
     std::cout << "fedrad " << fedrad::common::Version() << " (wire protocol "
