@@ -113,9 +113,21 @@ Result<PlattModel> FitPlatt(Aggregator& aggregator, const std::vector<RowSubset>
     const double slope = cur.ga * da + cur.gb * db;
     if (!(slope < 0.0)) break;  // round-off floor
     bool accepted = false;
+    const double grad_norm = std::max(std::abs(cur.ga), std::abs(cur.gb));
     for (double step = 1.0; step >= options.min_step; step *= 0.5) {
       FEDRAD_ASSIGN_OR_RETURN(PlattEvaluation next, evaluate(a + step * da, b + step * db));
-      if (next.loss < cur.loss + 1e-4 * step * slope) {
+      // Armijo; or, near the optimum where the loss decrease (about g²/H)
+      // falls below the rounding of the loss itself, the full Newton step
+      // when it does not raise the loss beyond rounding and halves the
+      // gradient: Newton converges quadratically there, so every site split
+      // reaches the same (A, B) to the gradient tolerance instead of
+      // stopping wherever the loss stopped changing in floating point.
+      const double rounding = 1e-13 * std::max(1.0, std::abs(cur.loss));
+      const bool armijo = next.loss < cur.loss + 1e-4 * step * slope;
+      const bool newton_near_optimum =
+          step == 1.0 && next.loss <= cur.loss + rounding &&
+          std::max(std::abs(next.ga), std::abs(next.gb)) < 0.5 * grad_norm;
+      if (armijo || newton_near_optimum) {
         a += step * da;
         b += step * db;
         cur = next;
