@@ -42,6 +42,15 @@ std::optional<SiteMessage> SessionManager::Poll(std::chrono::milliseconds timeou
     Log(LogLevel::kError, "session", "receive failed", {{"error", received.status().ToString()}});
   } else if (received->has_value()) {
     Handle(std::move(**received), &out);
+    // Drain what queued up while the caller was busy (e.g. a solver step
+    // between rounds) before judging liveness, so that a site whose
+    // heartbeats are waiting in the queue is not expired. Stops at the first
+    // application message, which is returned.
+    while (!out.has_value()) {
+      auto more = transport_->Receive(std::chrono::milliseconds(0));
+      if (!more.ok() || !more->has_value()) break;
+      Handle(std::move(**more), &out);
+    }
   }
   Maintain();
   return out;
