@@ -14,6 +14,7 @@ packages=(
   libgtest-dev                  # tests
   r-cran-glmnet                 # tests: reference LASSO path (Rscript + glmnet)
   liblinear-tools               # tests: reference squared-hinge SVM (liblinear-train -s 2)
+  r-cran-proc                   # tests: reference ROC/DeLong (pROC)
 )
 
 as_root=()
