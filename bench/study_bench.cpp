@@ -11,18 +11,25 @@
 //
 // Usage: fedrad_bench_study [--quick] [--sites S] [--n N] [--radiomics P]
 //                           [--nlambda L] [--folds K] [--seed S] [--progress]
+//                           [--write-data DIR]
 //   --quick: N = 150, 200 radiomics columns, 30 λ, 3 folds (development).
+//   --write-data DIR: instead of running, write the same study as files for
+//     the CLI (bench/run_study_wire_bench.sh): DIR/site_<s>.csv (one per
+//     site, with the outer fold column), DIR/pooled.csv, DIR/features.txt
+//     (the feature dictionary) and DIR/study.json (the same options).
 #include <Eigen/Dense>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "fedrad/common/csv.hpp"
 #include "fedrad/coordinator/aggregator.hpp"
 #include "fedrad/coordinator/pipeline.hpp"
 #include "fedrad/site_agent/stats/folds.hpp"
@@ -176,8 +183,71 @@ Timed RunOnce(const std::vector<Datasets>& sites, const StudyPlan& plan, bool pr
 
 }  // namespace
 
+// Column names of the written tables: clin_00.., rad_0000...
+std::string ColumnName(const Config& c, int j) {
+  char name[32];
+  if (j < c.clinical) {
+    std::snprintf(name, sizeof name, "clin_%02d", j);
+  } else {
+    std::snprintf(name, sizeof name, "rad_%04d", j - c.clinical);
+  }
+  return name;
+}
+
+bool WriteRows(const std::string& path, const LocalTable& all, const Config& c, int begin,
+               int end) {
+  std::ofstream out(path);
+  out << "case_id,label,fold";
+  for (int j = 0; j < all.x.cols(); ++j) out << ',' << ColumnName(c, j);
+  out << '\n';
+  for (int i = begin; i < end; ++i) {
+    out << "case" << i << ',' << all.y[i] << ',' << all.fold[static_cast<std::size_t>(i)];
+    for (int j = 0; j < all.x.cols(); ++j) out << ',' << fedrad::common::FormatDouble(all.x(i, j));
+    out << '\n';
+  }
+  return static_cast<bool>(out);
+}
+
+int WriteData(const std::string& dir, const LocalTable& all, const Config& c,
+              const StudyPlan& plan) {
+  bool ok = true;
+  for (int s = 0; s < c.sites; ++s) {
+    ok = ok && WriteRows(dir + "/site_" + std::to_string(s) + ".csv", all, c, c.n * s / c.sites,
+                         c.n * (s + 1) / c.sites);
+  }
+  ok = ok && WriteRows(dir + "/pooled.csv", all, c, 0, c.n);
+  std::ofstream dict(dir + "/features.txt");
+  for (int j = 0; j < all.x.cols(); ++j) dict << ColumnName(c, j) << '\n';
+  std::ofstream spec(dir + "/study.json");
+  spec << "{\n  \"study_id\": \"bench-study\",\n"
+       << "  \"table\": {\"id_column\": \"case_id\", \"label_column\": \"label\", "
+          "\"fold_column\": \"fold\"},\n"
+       << "  \"feature_dictionary\": \"features.txt\",\n"
+       << "  \"models\": [\n"
+       << "    {\"name\": \"clinical\", \"columns\": [\"clin_*\"]},\n"
+       << "    {\"name\": \"radiomics\", \"columns\": [\"rad_*\"]},\n"
+       << "    {\"name\": \"combined\", \"columns\": [\"clin_*\", \"rad_*\"]}\n  ],\n"
+       << "  \"cv\": {\"folds\": " << c.folds << ", \"seed\": " << c.seed
+       << ", \"selection\": \"nested\"},\n"
+       << "  \"lasso\": {\"nlambda\": " << c.nlambda << ", \"lambda_choice\": \"lambda.min\"},\n"
+       << "  \"svm\": {\"c_grid\": [";
+  for (std::size_t k = 0; k < plan.options.svm_cv.c_grid.size(); ++k) {
+    spec << (k ? ", " : "") << fedrad::common::FormatDouble(plan.options.svm_cv.c_grid[k]);
+  }
+  spec << "]},\n  \"platt\": true\n}\n";
+  ok = ok && static_cast<bool>(dict) && static_cast<bool>(spec);
+  if (!ok) {
+    std::fprintf(stderr, "study_bench: cannot write the study files into %s\n", dir.c_str());
+    return 1;
+  }
+  std::printf("wrote %d site tables, pooled.csv, features.txt and study.json into %s\n", c.sites,
+              dir.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   Config c;
+  std::string write_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> const char* {
@@ -206,15 +276,18 @@ int main(int argc, char** argv) {
       c.seed = std::strtoull(next(), nullptr, 10);
     } else if (a == "--progress") {
       c.progress = true;
+    } else if (a == "--write-data") {
+      write_dir = next();
     } else {
       std::fprintf(stderr,
                    "usage: fedrad_bench_study [--quick] [--sites S] [--n N] [--radiomics P] "
-                   "[--nlambda L] [--folds K] [--seed S] [--progress]\n");
+                   "[--nlambda L] [--folds K] [--seed S] [--progress] [--write-data DIR]\n");
       return 2;
     }
   }
   const LocalTable all = MakeCohort(c);
   const StudyPlan plan = MakePlan(c);
+  if (!write_dir.empty()) return WriteData(write_dir, all, c, plan);
   std::printf(
       "study: N = %d (%d positive), %d sites, models clinical %d / radiomics %d / "
       "combined %d columns, nested %d-fold CV, %d lambdas, %zu C values, Platt\n",
