@@ -356,10 +356,9 @@ LevelImage DiscretisePrepared(const IntensityRoi& roi, const DiscretisationSetti
   const Range range = RoiRange(roi.image, roi.mask);
   if (range.count == 0) return out;
   if (settings.mode == DiscretisationMode::kFixedBinCount && range.max > range.min) {
-    out.num_levels =
-        FixedBinCountLevels(roi.image.pixels.data.data(), roi.mask.data.data(),
-                            out.levels.data.data(), roi.mask.data.size(), range.min, range.max,
-                            settings.bin_count);
+    out.num_levels = FixedBinCountLevels(roi.image.pixels.data.data(), roi.mask.data.data(),
+                                         out.levels.data.data(), roi.mask.data.size(), range.min,
+                                         range.max, settings.bin_count);
     return out;
   }
   const Binner binner(range.min, range.max, settings);

@@ -736,9 +736,13 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
 
   // Normalisation applies to the whole original image, before any filter.
   DiscretisationSettings roi_settings = params.discretisation;
-  const Image source = roi_settings.normalisation.enabled
-                           ? NormaliseImage(image, roi_settings.normalisation)
-                           : image;
+  // (A reference to the input when there is no normalisation: no per-image
+  // copy of the whole image.)
+  std::optional<Image> normalised;
+  if (roi_settings.normalisation.enabled) {
+    normalised = NormaliseImage(image, roi_settings.normalisation);
+  }
+  const Image& source = normalised ? *normalised : image;
   roi_settings.normalisation.enabled = false;
 
   int margin = 2;
@@ -835,19 +839,24 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
     // Re-segmentation (a range in the original image's units) is decided on
     // the original image, and that intensity mask is used for every image
     // type, as PyRadiomics does.
-    const Image original{Crop(crop.pixels, window.x0, window.y0, window.width, window.height),
-                         crop.spacing};
-    const Mask intensity_mask = PrepareIntensityRoi(original, window_mask, roi_settings).mask;
+    Image original{Crop(crop.pixels, window.x0, window.y0, window.width, window.height),
+                   crop.spacing};
+    // (PrepareIntensityRoi's mask: normalisation is off here.)
+    const Mask intensity_mask = ResegmentMask(original, window_mask, roi_settings);
     DiscretisationSettings filtered_settings = roi_settings;
     filtered_settings.resegment_min.reset();
     filtered_settings.resegment_max.reset();
 
     std::string level_error;
-    auto run_image = [&](const std::string& image_name, const Image& img, bool with_shape) {
+    // Takes the image: it becomes the IntensityRoi's image without a copy
+    // (what PrepareIntensityRoi does, as normalisation is off at this point).
+    auto run_image = [&](const std::string& image_name, Image img, bool with_shape) {
       const bool is_original = with_shape;
       const DiscretisationSettings& settings = is_original ? roi_settings : filtered_settings;
-      const IntensityRoi roi =
-          PrepareIntensityRoi(img, is_original ? window_mask : intensity_mask, settings);
+      IntensityRoi roi;
+      roi.image = std::move(img);
+      // The original's re-segmented mask is intensity_mask itself.
+      roi.mask = is_original ? intensity_mask : ResegmentMask(roi.image, intensity_mask, settings);
       if (CountRoi(roi.mask) == 0) {
         result.warnings.push_back(region_name + "/" + image_name +
                                   ": no pixel left after re-segmentation; features absent");
@@ -861,7 +870,7 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
                       " texture matrices allow; increase setting.binWidth or set binCount";
         return;
       }
-      FamilyComputer computer(roi, levels, img, window_mask, params, want_glszm, want_gldzm);
+      FamilyComputer computer(roi, levels, roi.image, window_mask, params, want_glszm, want_gldzm);
       for (const std::string& family : kFeatureFamilies) {
         if (params.families.count(family) == 0) continue;
         if (family == "shape2D" && !with_shape) continue;
@@ -878,7 +887,7 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
         }
       }
     };
-    if (params.original) run_image("original", original, true);
+    if (params.original) run_image("original", std::move(original), true);
     // Wavelet bands that differ only in the band come from one decomposition:
     // the first of them computes all and parks the others here.
     std::vector<std::optional<Image>> pending(params.filters.size());
@@ -933,15 +942,27 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
           users.push_back(j);
         }
         std::array<Image, 4> all = filter_detail::WaveletBandsWindow(crop, *wavelet, bands, window);
+        // Each band is moved to its last user and copied for the others
+        // (filter i, the first user, keeps its band until the end).
+        std::array<int, 4> uses{};
         for (std::size_t j : users) {
-          if (j != i)
-            pending[j] = all[static_cast<int>(std::get<WaveletParams>(params.filters[j]).band)];
+          ++uses[static_cast<std::size_t>(std::get<WaveletParams>(params.filters[j]).band)];
+        }
+        for (std::size_t j : users) {
+          if (j == i) continue;
+          const auto band =
+              static_cast<std::size_t>(std::get<WaveletParams>(params.filters[j]).band);
+          if (--uses[band] == 0) {
+            pending[j] = std::move(all[band]);
+          } else {
+            pending[j] = all[band];
+          }
         }
         filtered = std::move(all[static_cast<int>(wavelet->band)]);
       } else {
         filtered = filter_detail::ApplyFilterWindow(crop, spec, window);
       }
-      run_image(FilterName(spec), filtered, false);
+      run_image(FilterName(spec), std::move(filtered), false);
     }
     if (!level_error.empty()) return common::InvalidArgument(case_id + ": " + level_error);
   }

@@ -98,7 +98,7 @@ void BuildZoneMatrices(const LevelImage& image, Connectivity2D connectivity, Gls
   // when pushed), so the stack is a plain array of the box's size; the
   // neighbour loop has a fixed trip count (4 or 8) so that it unrolls.
   const auto stack_storage = std::make_unique_for_overwrite<std::ptrdiff_t[]>(
-      static_cast<std::size_t>(box.width()) * static_cast<std::size_t>(box.height()) + 8);
+      static_cast<std::size_t>(box.width()) * static_cast<std::size_t>(box.height()));
   std::ptrdiff_t* const stack = stack_storage.get();
   double num_voxels = 0.0;
   const auto fill = [&]<int kNumSteps>() {
@@ -119,17 +119,11 @@ void BuildZoneMatrices(const LevelImage& image, Connectivity2D connectivity, Gls
           if (gldzm != nullptr) {
             zone_distance = std::min(zone_distance, distance[static_cast<std::size_t>(k)]);
           }
-          // Branch-free (speckle makes the comparison unpredictable): the
-          // neighbour is always written at the top, which advances only on a
-          // match; a matched pixel is zeroed (the stack has kNumSteps spare
-          // slots for the unconditional writes).
           for (int s = 0; s < kNumSteps; ++s) {
             const std::ptrdiff_t neighbour = k + steps[static_cast<std::size_t>(s)];
-            const int value = levels[neighbour];
-            const bool match = value == level;
-            *top = neighbour;
-            top += match ? 1 : 0;
-            levels[neighbour] = match ? 0 : value;
+            if (levels[neighbour] != level) continue;
+            levels[neighbour] = 0;
+            *top++ = neighbour;
           }
         }
         num_voxels += size;
