@@ -1,0 +1,130 @@
+// A site's disclosure policy and study approvals (docs/configuration.md,
+// "Site policy and study approval"; docs/security.md, "Disclosure gate").
+//
+// The policy is the site's own file, never the coordinator's: it says what
+// may leave this site. Every statistic a site sends is a sum over the rows
+// of a RowSubset (stats/providers.hpp); the gate bounds how few rows may
+// stand behind any released number.
+//
+//   {
+//     "min_cohort_size": 10,        rows a dataset needs before anything leaves
+//     "min_count_per_cell": 5,      rows behind any released sum (see below)
+//     "allowed_statistics": ["moments", "logistic", "svm", "deviance",
+//                            "score_histogram", "platt"],
+//     "max_rounds": 100000,         stats_batch rounds answered per study job
+//     "require_approval": true,     false: run any study (logged as a warning)
+//     "approved_studies": [
+//       {"study_id": "crlm", "spec_sha256": "<64 hex>",
+//        "approved_at": "2026-11-27T06:00:00Z", "approved_by": "dr.a"}
+//     ]
+//   }
+//
+// Counting rule (k = min_count_per_cell). A count c is *safe* when c == 0
+// or c >= k (an empty group releases nothing; a group of 1..k-1 rows could
+// single out patients). CheckBatch, before anything is computed, requires
+// for every request and every RowSubset it names, within its dataset:
+//   - the dataset has at least min_cohort_size rows;
+//   - the selected rows, and the complementary part of the same fold (the
+//     test part of a training subset and vice versa: a sum over all rows
+//     minus a sum over the training rows is a sum over the test rows), and,
+//     for a nested subset (outer_fold f), the rows of outer fold f itself,
+//     are each a safe count, and so are their numbers of rows of class 0 and
+//     of class 1 (Σ y is in every moments result, and derivable from the
+//     logistic gradient);
+//   - the statistic kind is allowed, and the round is within max_rounds.
+// CheckResults, after computing and before sending, requires every released
+// count to be safe: each score-histogram cell (neg_b, pos_b), and the
+// active-set size |I| (|Q| for the Huberised hinge) of an SVM result, whose
+// Hessian Σ_I u_i u_iᵀ over a single active row would be that patient's
+// outer product.
+//
+// Not covered (documented in docs/security.md): parameters crafted to weight
+// one row (e.g. a coefficient on a feature only one patient has) in a sum of
+// safe size; differences across rounds with different models.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fedrad/common/status.hpp"
+#include "fedrad/site_agent/stats/providers.hpp"
+
+namespace fedrad::site_agent {
+
+enum class StatKind { kMoments, kLogistic, kSvm, kDeviance, kScoreHistogram, kPlatt };
+
+// "moments", "logistic", "svm", "deviance", "score_histogram", "platt".
+const char* StatKindName(StatKind kind);
+StatKind KindOf(const stats::StatRequest& request);
+std::vector<StatKind> AllStatKinds();
+
+struct ApprovedStudy {
+  std::string study_id;
+  std::string spec_sha256;  // 64 lower-case hex characters
+  std::string approved_at;  // UTC, "YYYY-MM-DDTHH:MM:SSZ"
+  std::string approved_by;
+};
+
+struct Policy {
+  std::string source_path;  // "" for a default policy (no file)
+  std::int64_t min_cohort_size = 10;
+  std::int64_t min_count_per_cell = 5;
+  std::vector<StatKind> allowed = AllStatKinds();
+  std::int64_t max_rounds = 100000;
+  bool require_approval = true;
+  std::vector<ApprovedStudy> approved;
+
+  bool Allows(StatKind kind) const;
+};
+
+// Reads a policy file (strict: unknown keys, wrong types and out-of-range
+// values are errors naming the file and the JSON pointer). With
+// require_approval false it logs a warning.
+common::Result<Policy> LoadPolicy(const std::string& path);
+common::Result<Policy> ParsePolicy(const nlohmann::json& document, const std::string& source);
+
+// The site agent's policy file: "policy.json" in the folder of the site
+// config file.
+std::string SitePolicyPath(const std::string& site_config_path);
+// Loads SitePolicyPath(site_config_path); nullopt if there is no such file
+// (the agent then logs a warning and does not gate: see docs/security.md).
+common::Result<std::optional<Policy>> LoadSitePolicyIfPresent(const std::string& site_config_path);
+
+// The disclosure gate before computing one stats_batch round:
+// `rounds_so_far` is the number of rounds of this study job already
+// answered. kPermissionDenied naming the request index, statistic kind,
+// dataset, rows and the rule broken; kNotFound for an unknown dataset.
+common::Status CheckBatch(const Policy& policy, const stats::Datasets& datasets,
+                          const std::vector<stats::StatRequest>& requests,
+                          std::int64_t rounds_so_far);
+// The gate after computing (results[r] is the array of requests[r]).
+common::Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>& requests,
+                            const std::vector<std::vector<double>>& results);
+
+// OK if the study (id and spec SHA-256) is approved by the policy, or the
+// policy does not require approval; kPermissionDenied otherwise, saying how
+// to approve it.
+common::Status CheckStudyApproved(const Policy& policy, const std::string& study_id,
+                                  const std::string& spec_sha256);
+
+// A human-readable summary for `fedrad site review`: what the study will
+// compute, what leaves the site (models and their features, statistic
+// kinds, the rounds bound), the policy's limits and whether the spec is
+// already approved.
+common::Result<std::string> ReviewStudy(const std::string& spec_path, const Policy& policy);
+
+// Records {study_id, sha256, now (UTC), approver} in the policy file
+// atomically (a missing file is created with the default policy). Refuses
+// (kFailedPrecondition) if the file changed while it was being updated, and
+// kInvalidArgument for an empty approver. Approving an already approved
+// spec again is a no-op. `now_utc` ("" = the current time) is for tests.
+common::Status ApproveStudy(const std::string& policy_path, const std::string& spec_path,
+                            const std::string& approver, const std::string& now_utc = "");
+
+// The current UTC time as "YYYY-MM-DDTHH:MM:SSZ".
+std::string UtcNowIso8601();
+
+}  // namespace fedrad::site_agent

@@ -1,0 +1,509 @@
+#include "fedrad/site_agent/policy.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <ctime>
+#include <sstream>
+
+#include "fedrad/common/files.hpp"
+#include "fedrad/common/hash.hpp"
+#include "fedrad/common/json_reader.hpp"
+#include "fedrad/common/logging.hpp"
+#include "fedrad/common/sodium_init.hpp"
+#include "fedrad/protocols/study_spec.hpp"
+
+namespace fedrad::site_agent {
+
+using common::Result;
+using common::Status;
+using stats::RowSubset;
+
+namespace {
+
+bool IsSha256Hex(const std::string& s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+bool ParseKind(const std::string& name, StatKind* kind) {
+  for (StatKind k : AllStatKinds()) {
+    if (name == StatKindName(k)) {
+      *kind = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+
+std::string PolicyName(const Policy& policy) {
+  return policy.source_path.empty() ? std::string("the default policy (no policy file)")
+                                    : policy.source_path;
+}
+
+std::string DescribeRows(const RowSubset& subset) {
+  std::string text;
+  switch (subset.kind) {
+    case RowSubset::Kind::kAll:
+      text = "all rows";
+      break;
+    case RowSubset::Kind::kTrainOfFold:
+      text = "training rows of fold " + std::to_string(subset.fold);
+      break;
+    case RowSubset::Kind::kTestOfFold:
+      text = "test rows of fold " + std::to_string(subset.fold);
+      break;
+  }
+  if (subset.outer_fold >= 0) {
+    text += " (inner folds, within the training part of outer fold " +
+            std::to_string(subset.outer_fold) + ")";
+  }
+  return text;
+}
+
+// Rows and class counts of one group of rows.
+struct GroupCount {
+  std::int64_t rows = 0;
+  std::int64_t positives = 0;
+};
+
+// The groups whose sums a request on `subset` releases or lets the
+// coordinator derive: the subset, its complement within the same fold, and
+// for a nested subset the outer fold's own rows. Each with a description.
+Result<std::vector<std::pair<std::string, GroupCount>>> GroupsOf(const stats::LocalTable& table,
+                                                                 const RowSubset& subset) {
+  std::vector<std::pair<std::string, GroupCount>> groups;
+  auto count = [&](const RowSubset& s, const std::string& what) -> Status {
+    FEDRAD_ASSIGN_OR_RETURN(auto rows, stats::SelectRows(table, s));
+    GroupCount c;
+    c.rows = static_cast<std::int64_t>(rows.size());
+    for (Eigen::Index i : rows) c.positives += table.y(i) > 0.5 ? 1 : 0;
+    groups.emplace_back(what, c);
+    return Status::Ok();
+  };
+  FEDRAD_RETURN_IF_ERROR(count(subset, DescribeRows(subset)));
+  if (subset.kind != RowSubset::Kind::kAll) {
+    RowSubset other = subset;
+    other.kind = subset.kind == RowSubset::Kind::kTrainOfFold ? RowSubset::Kind::kTestOfFold
+                                                              : RowSubset::Kind::kTrainOfFold;
+    FEDRAD_RETURN_IF_ERROR(
+        count(other, DescribeRows(other) + ", the complement of " + DescribeRows(subset)));
+  }
+  if (subset.outer_fold >= 0) {
+    const auto& ids = table.inner_fold[static_cast<std::size_t>(subset.outer_fold)];
+    GroupCount c;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0) {
+        ++c.rows;
+        c.positives += table.y(static_cast<Eigen::Index>(i)) > 0.5 ? 1 : 0;
+      }
+    }
+    groups.emplace_back("rows of outer fold " + std::to_string(subset.outer_fold) +
+                            ", the complement of its training part",
+                        c);
+  }
+  return groups;
+}
+
+std::vector<RowSubset> SubsetsOf(const stats::StatRequest& request) {
+  return std::visit(
+      [](const auto& r) -> std::vector<RowSubset> {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, stats::ScoreHistogramRequest> ||
+                      std::is_same_v<T, stats::PlattRequest>) {
+          return r.rows;
+        } else {
+          return {r.rows};
+        }
+      },
+      request);
+}
+
+bool Safe(std::int64_t count, std::int64_t k) { return count == 0 || count >= k; }
+
+std::string RequestName(std::size_t index, const stats::StatRequest& request) {
+  const std::string& dataset = stats::DatasetOf(request);
+  return "stats_batch request " + std::to_string(index) + " (" + StatKindName(KindOf(request)) +
+         ", dataset " + Quote(dataset) + ")";
+}
+
+}  // namespace
+
+const char* StatKindName(StatKind kind) {
+  switch (kind) {
+    case StatKind::kMoments:
+      return "moments";
+    case StatKind::kLogistic:
+      return "logistic";
+    case StatKind::kSvm:
+      return "svm";
+    case StatKind::kDeviance:
+      return "deviance";
+    case StatKind::kScoreHistogram:
+      return "score_histogram";
+    case StatKind::kPlatt:
+      return "platt";
+  }
+  return "unknown";
+}
+
+StatKind KindOf(const stats::StatRequest& request) {
+  static constexpr StatKind kByIndex[] = {
+      StatKind::kMoments,  StatKind::kLogistic,       StatKind::kSvm,
+      StatKind::kDeviance, StatKind::kScoreHistogram, StatKind::kPlatt};
+  return kByIndex[request.index()];
+}
+
+std::vector<StatKind> AllStatKinds() {
+  return {StatKind::kMoments,  StatKind::kLogistic,       StatKind::kSvm,
+          StatKind::kDeviance, StatKind::kScoreHistogram, StatKind::kPlatt};
+}
+
+bool Policy::Allows(StatKind kind) const {
+  return std::find(allowed.begin(), allowed.end(), kind) != allowed.end();
+}
+
+Result<Policy> ParsePolicy(const nlohmann::json& document, const std::string& source) {
+  common::ErrorList errors(source);
+  common::ObjectReader root(document, "", &errors);
+  Policy policy;
+  policy.source_path = source;
+  policy.min_cohort_size = root.Int("min_cohort_size", policy.min_cohort_size, 1, 1000000000);
+  policy.min_count_per_cell =
+      root.Int("min_count_per_cell", policy.min_count_per_cell, 1, 1000000000);
+  std::vector<std::string> all_names;
+  for (StatKind k : AllStatKinds()) all_names.emplace_back(StatKindName(k));
+  const std::vector<std::string> names = root.StringList("allowed_statistics", all_names);
+  policy.allowed.clear();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    StatKind kind{};
+    const std::string pointer = "/allowed_statistics/" + std::to_string(i);
+    if (!ParseKind(names[i], &kind)) {
+      errors.Add(pointer,
+                 "expected one of moments, logistic, svm, deviance, score_histogram, "
+                 "platt, got " +
+                     Quote(names[i]));
+    } else if (policy.Allows(kind)) {
+      errors.Add(pointer, "duplicate statistic " + Quote(names[i]));
+    } else {
+      policy.allowed.push_back(kind);
+    }
+  }
+  policy.max_rounds = root.Int("max_rounds", policy.max_rounds, 1, 1000000000);
+  policy.require_approval = root.Bool("require_approval", true);
+  for (common::ObjectReader& entry : root.ObjectArray("approved_studies", false)) {
+    ApprovedStudy study;
+    study.study_id = entry.String("study_id");
+    study.spec_sha256 = entry.String("spec_sha256");
+    study.approved_at = entry.String("approved_at", "");
+    study.approved_by = entry.String("approved_by", "");
+    if (!study.spec_sha256.empty() && !IsSha256Hex(study.spec_sha256)) {
+      entry.Error("spec_sha256",
+                  "expected 64 lower-case hex characters, got " + Quote(study.spec_sha256));
+    }
+    if (study.study_id.empty() && entry.Has("study_id")) {
+      entry.Error("study_id", "expected a non-empty study id");
+    }
+    entry.Finish();
+    policy.approved.push_back(std::move(study));
+  }
+  root.Finish();
+  FEDRAD_RETURN_IF_ERROR(errors.ToStatus());
+  if (!policy.require_approval) {
+    common::Log(common::LogLevel::kWarn, "policy",
+                "STUDY APPROVAL IS OFF: this site will run ANY study a coordinator offers "
+                "(require_approval is false)",
+                {{"policy", source}});
+  }
+  return policy;
+}
+
+Result<Policy> LoadPolicy(const std::string& path) {
+  FEDRAD_ASSIGN_OR_RETURN(auto document, common::ReadJsonFile(path));
+  return ParsePolicy(document, path);
+}
+
+std::string SitePolicyPath(const std::string& site_config_path) {
+  const auto slash = site_config_path.rfind('/');
+  return slash == std::string::npos ? std::string("policy.json")
+                                    : site_config_path.substr(0, slash + 1) + "policy.json";
+}
+
+Result<std::optional<Policy>> LoadSitePolicyIfPresent(const std::string& site_config_path) {
+  const std::string path = SitePolicyPath(site_config_path);
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true))
+      common::Log(common::LogLevel::kWarn, "policy",
+                  "NO DISCLOSURE POLICY: statistics leave this site without the disclosure gate",
+                  {{"expected", path}});
+    return std::optional<Policy>();
+  }
+  FEDRAD_ASSIGN_OR_RETURN(auto policy, LoadPolicy(path));
+  return std::optional<Policy>(std::move(policy));
+}
+
+Status CheckBatch(const Policy& policy, const stats::Datasets& datasets,
+                  const std::vector<stats::StatRequest>& requests, std::int64_t rounds_so_far) {
+  if (rounds_so_far + 1 > policy.max_rounds) {
+    return common::PermissionDenied(
+        "disclosure policy: round " + std::to_string(rounds_so_far + 1) +
+        " of this study exceeds max_rounds " + std::to_string(policy.max_rounds) + " (" +
+        PolicyName(policy) + ")");
+  }
+  const std::int64_t k = policy.min_count_per_cell;
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    const stats::StatRequest& request = requests[r];
+    const std::string name = RequestName(r, request);
+    if (!policy.Allows(KindOf(request))) {
+      return common::PermissionDenied("disclosure policy: " + name + ": statistic kind " +
+                                      Quote(StatKindName(KindOf(request))) +
+                                      " is not in allowed_statistics of " + PolicyName(policy));
+    }
+    const auto it = datasets.find(stats::DatasetOf(request));
+    if (it == datasets.end()) {
+      return common::NotFound(name + ": no such dataset at this site");
+    }
+    const stats::LocalTable& table = it->second;
+    const auto n = static_cast<std::int64_t>(table.x.rows());
+    if (n < policy.min_cohort_size) {
+      return common::PermissionDenied("disclosure policy: " + name + ": the dataset has " +
+                                      std::to_string(n) + " rows, below min_cohort_size " +
+                                      std::to_string(policy.min_cohort_size) + " (" +
+                                      PolicyName(policy) + ")");
+    }
+    for (const RowSubset& subset : SubsetsOf(request)) {
+      auto groups = GroupsOf(table, subset);
+      if (!groups.ok()) return groups.status().Wrap(name);
+      for (const auto& [what, count] : *groups) {
+        const std::int64_t negatives = count.rows - count.positives;
+        std::string broken;
+        if (!Safe(count.rows, k)) {
+          broken = std::to_string(count.rows) + " rows";
+        } else if (!Safe(count.positives, k)) {
+          broken = std::to_string(count.positives) + " rows of class 1";
+        } else if (!Safe(negatives, k)) {
+          broken = std::to_string(negatives) + " rows of class 0";
+        }
+        if (!broken.empty()) {
+          return common::PermissionDenied("disclosure policy: " + name + ", " + what + ": " +
+                                          broken + ", below min_count_per_cell " +
+                                          std::to_string(k) + " (" + PolicyName(policy) +
+                                          "; a count must be 0 or at least the minimum)");
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>& requests,
+                    const std::vector<std::vector<double>>& results) {
+  if (results.size() != requests.size()) {
+    return common::Internal("disclosure policy: " + std::to_string(results.size()) +
+                            " results for " + std::to_string(requests.size()) + " requests");
+  }
+  const std::int64_t k = policy.min_count_per_cell;
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    const std::vector<double>& values = results[r];
+    if (const auto* h = std::get_if<stats::ScoreHistogramRequest>(&requests[r])) {
+      const std::size_t bins = static_cast<std::size_t>(h->bins);
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const auto c = static_cast<std::int64_t>(std::llround(values[i]));
+        if (!Safe(c, k)) {
+          const std::size_t part = i / (2 * bins);
+          const std::size_t within = i % (2 * bins);
+          return common::PermissionDenied(
+              "disclosure policy: " + RequestName(r, requests[r]) + ", part " +
+              std::to_string(part) + " (" + DescribeRows(h->rows[part]) + "): histogram cell " +
+              std::to_string(within % bins) + " of class " + (within < bins ? "0" : "1") +
+              " holds " + std::to_string(c) + " rows, below min_count_per_cell " +
+              std::to_string(k) + " (" + PolicyName(policy) +
+              "; a cell must be empty or hold at least the minimum: ask for fewer bins)");
+        }
+      }
+    } else if (const auto* s = std::get_if<stats::SvmRequest>(&requests[r])) {
+      if (values.size() < 2) continue;
+      const auto active = static_cast<std::int64_t>(std::llround(values[1]));
+      if (!Safe(active, k)) {
+        return common::PermissionDenied(
+            "disclosure policy: " + RequestName(r, requests[r]) + ", " + DescribeRows(s->rows) +
+            ": the Hessian would be a sum over " + std::to_string(active) +
+            " active rows, below min_count_per_cell " + std::to_string(k) + " (" +
+            PolicyName(policy) + ")");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckStudyApproved(const Policy& policy, const std::string& study_id,
+                          const std::string& spec_sha256) {
+  if (!policy.require_approval) return Status::Ok();
+  const ApprovedStudy* same_id = nullptr;
+  for (const ApprovedStudy& a : policy.approved) {
+    if (a.study_id == study_id && a.spec_sha256 == spec_sha256) return Status::Ok();
+    if (a.study_id == study_id) same_id = &a;
+  }
+  std::string text = "study " + Quote(study_id) + " (spec SHA-256 " + spec_sha256 +
+                     ") is not approved by " + PolicyName(policy);
+  if (same_id != nullptr) {
+    text += ": the approved spec of this study has SHA-256 " + same_id->spec_sha256 +
+            " (the spec changed since it was approved)";
+  }
+  text +=
+      "; review it with `fedrad site review SPEC --policy POLICY` and approve it with "
+      "`fedrad site approve SPEC --policy POLICY --by NAME`";
+  return common::PermissionDenied(text);
+}
+
+Result<std::string> ReviewStudy(const std::string& spec_path, const Policy& policy) {
+  FEDRAD_RETURN_IF_ERROR(common::InitSodium());
+  FEDRAD_ASSIGN_OR_RETURN(auto spec, protocols::LoadStudySpec(spec_path));
+  std::ostringstream out;
+  out << "Study " << Quote(spec.study_id) << "\n"
+      << "  spec:    " << spec_path << "\n"
+      << "  SHA-256: " << spec.sha256 << "\n";
+  const Status approved = CheckStudyApproved(policy, spec.study_id, spec.sha256);
+  if (!policy.require_approval) {
+    out << "  approval: NOT REQUIRED by " << PolicyName(policy)
+        << " (require_approval is false: this site runs any study)\n";
+  } else if (approved.ok()) {
+    for (const ApprovedStudy& a : policy.approved) {
+      if (a.study_id == spec.study_id && a.spec_sha256 == spec.sha256) {
+        out << "  approval: APPROVED on " << a.approved_at << " by " << a.approved_by << "\n";
+        break;
+      }
+    }
+  } else {
+    out << "  approval: NOT APPROVED by " << PolicyName(policy) << "\n";
+    for (const ApprovedStudy& a : policy.approved) {
+      if (a.study_id == spec.study_id) {
+        out << "            (another version of this study, SHA-256 " << a.spec_sha256
+            << ", was approved on " << a.approved_at << ": the spec has changed)\n";
+      }
+    }
+  }
+  out << "\nModels (" << spec.models.size() << "), each fitted on this site's feature table:\n";
+  for (const auto& model : spec.models) {
+    out << "  " << model.name << ": ";
+    if (!spec.feature_dictionary.empty()) {
+      FEDRAD_ASSIGN_OR_RETURN(auto columns,
+                              protocols::ResolveModelColumns(model, spec.feature_dictionary));
+      out << columns.size() << " features:";
+      for (const auto& c : columns) out << " " << c;
+    } else {
+      out << "features matching";
+      for (const auto& c : model.columns) out << " " << c;
+      out << " (no feature dictionary: resolved against the site's table)";
+    }
+    out << "\n";
+  }
+  out << "\nComputation: " << spec.folds << "-fold cross-validation ("
+      << (spec.nested ? "nested" : "outside_cv") << " selection, seed " << spec.seed
+      << "), lasso logistic regression (" << spec.nlambda << " lambdas), linear SVM ("
+      << (spec.hinge ? "hinge" : "squared hinge") << ", " << spec.c_grid.size()
+      << " values of C), AUC from score histograms (" << spec.histogram_bins << " bins)"
+      << (spec.platt ? ", Platt calibration" : "") << ".\n";
+  out << "\nWhat leaves this site (sums over rows of a fold or of all rows, never a row):\n";
+  struct Line {
+    StatKind kind;
+    bool used;
+    const char* what;
+  };
+  const Line lines[] = {
+      {StatKind::kMoments, true,
+       "row count, number of positives, per-feature sums and sums of squares"},
+      {StatKind::kLogistic, true,
+       "negative log-likelihood, gradient and Hessian (active columns) of logistic models"},
+      {StatKind::kDeviance, true, "held-out binomial deviance of fold models"},
+      {StatKind::kSvm, true, "squared-hinge loss, gradient, Hessian and active-set size"},
+      {StatKind::kScoreHistogram, true,
+       "per-class counts of held-out scores in histogram bins (AUC)"},
+      {StatKind::kPlatt, spec.platt, "Platt log-loss, gradient and Hessian (2 parameters)"},
+  };
+  bool refused = false;
+  for (const Line& line : lines) {
+    if (!line.used) continue;
+    const bool allowed = policy.Allows(line.kind);
+    refused = refused || !allowed;
+    out << "  " << StatKindName(line.kind) << ": " << line.what
+        << (allowed ? "" : "  [NOT ALLOWED by this policy: the study would fail here]") << "\n";
+  }
+  out << "\nRounds: at most " << policy.max_rounds
+      << " stats_batch rounds (this site's max_rounds; later rounds are refused).\n"
+      << "Policy (" << PolicyName(policy) << "): min_cohort_size " << policy.min_cohort_size
+      << ", min_count_per_cell " << policy.min_count_per_cell
+      << " (every fold, class and histogram cell behind a released number must be empty or "
+         "hold at least this many rows).\n";
+  if (refused) {
+    out << "\nWARNING: this policy refuses statistics the study needs.\n";
+  }
+  if (policy.require_approval && !approved.ok()) {
+    out << "\nTo approve: fedrad site approve " << spec_path << " --policy "
+        << (policy.source_path.empty() ? "POLICY.json" : policy.source_path) << " --by NAME\n";
+  }
+  return out.str();
+}
+
+std::string UtcNowIso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+Status ApproveStudy(const std::string& policy_path, const std::string& spec_path,
+                    const std::string& approver, const std::string& now_utc) {
+  if (approver.empty()) {
+    return common::InvalidArgument("approve: the approver's name must not be empty (--by NAME)");
+  }
+  FEDRAD_RETURN_IF_ERROR(common::InitSodium());
+  FEDRAD_ASSIGN_OR_RETURN(auto spec, protocols::LoadStudySpec(spec_path));
+  struct stat info {};
+  const bool exists = ::stat(policy_path.c_str(), &info) == 0;
+  std::string before;
+  nlohmann::json document = nlohmann::json::object();
+  if (exists) {
+    FEDRAD_ASSIGN_OR_RETURN(before, common::ReadFile(policy_path));
+    FEDRAD_ASSIGN_OR_RETURN(document, common::ParseJson(before, policy_path));
+  }
+  // Validate what is there (a broken policy is not silently rewritten).
+  FEDRAD_ASSIGN_OR_RETURN(auto policy, ParsePolicy(document, policy_path));
+  for (const ApprovedStudy& a : policy.approved) {
+    if (a.study_id == spec.study_id && a.spec_sha256 == spec.sha256) return Status::Ok();
+  }
+  nlohmann::json record = {{"study_id", spec.study_id},
+                           {"spec_sha256", spec.sha256},
+                           {"approved_at", now_utc.empty() ? UtcNowIso8601() : now_utc},
+                           {"approved_by", approver}};
+  if (!document.contains("approved_studies")) {
+    document["approved_studies"] = nlohmann::json::array();
+  }
+  document["approved_studies"].push_back(record);
+  const std::string text = document.dump(2) + "\n";
+  // Refuse if the file changed since it was read (another approval, an edit).
+  struct stat again {};
+  const bool exists_now = ::stat(policy_path.c_str(), &again) == 0;
+  bool changed = exists_now != exists;
+  if (!changed && exists_now) {
+    FEDRAD_ASSIGN_OR_RETURN(auto now_content, common::ReadFile(policy_path));
+    changed = now_content != before;
+  }
+  if (changed) {
+    return common::FailedPrecondition(policy_path +
+                                      ": the policy file changed while the approval was being "
+                                      "recorded; nothing was written, run the approval again");
+  }
+  return common::WriteFileAtomic(policy_path, text, 0644).Wrap("approve");
+}
+
+}  // namespace fedrad::site_agent
