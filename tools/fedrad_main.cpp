@@ -25,6 +25,7 @@
 #include "fedrad/coordinator/study_runner.hpp"
 #include "fedrad/protocols/messages.hpp"
 #include "fedrad/site_agent/extract_command.hpp"
+#include "fedrad/site_agent/policy.hpp"
 #include "fedrad/site_agent/site_agent.hpp"
 #include "fedrad/site_agent/site_config.hpp"
 
@@ -123,12 +124,31 @@ int Run(int argc, char** argv) {
   std::string site_config;
   bool exit_after_bye = false;
   CLI::App* site = app.add_subcommand("site", "Run a hospital's site agent");
-  site->add_option("--config", site_config, "site config (JSON)")
-      ->required()
+  site->add_option("--config", site_config, "site config (JSON; required to run the agent)")
       ->check(CLI::ExistingFile);
   site->add_flag("--exit-after-study", exit_after_bye,
                  "exit when the coordinator ends the study instead of waiting for the next one");
   add_log_flags(site);
+  // site review / site approve (site_agent/policy.hpp)
+  std::string policy_spec;
+  std::string policy_file;
+  std::string policy_approver;
+  site->require_subcommand(0, 1);
+  CLI::App* site_review = site->add_subcommand(
+      "review", "Show what a study will compute and what will leave this site");
+  site_review->add_option("spec", policy_spec, "study spec (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  site_review->add_option("--policy", policy_file, "this site's policy file (JSON)")
+      ->check(CLI::ExistingFile);
+  CLI::App* site_approve = site->add_subcommand(
+      "approve", "Record a study spec's SHA-256 as approved in this site's policy file");
+  site_approve->add_option("spec", policy_spec, "study spec (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  site_approve->add_option("--policy", policy_file, "this site's policy file (created if absent)")
+      ->required();
+  site_approve->add_option("--by", policy_approver, "who approves (name or role)")->required();
 
   // extract
   fedrad::site_agent::ExtractOptions extract_options;
@@ -295,6 +315,28 @@ int Run(int argc, char** argv) {
               << static_cast<int>(fedrad::protocols::kProtocolMajor) << "."
               << static_cast<int>(fedrad::protocols::kProtocolMinor) << ")\n";
     return 0;
+  }
+  if (site_review->parsed() || site_approve->parsed()) {
+    fedrad::site_agent::Policy policy;
+    if (site_review->parsed() && !policy_file.empty()) {
+      auto loaded = fedrad::site_agent::LoadPolicy(policy_file);
+      if (!loaded.ok()) return Fail("site", loaded.status()) == 70 ? 70 : 1;
+      policy = std::move(loaded).value();
+    }
+    if (site_review->parsed()) {
+      auto text = fedrad::site_agent::ReviewStudy(policy_spec, policy);
+      if (!text.ok()) return Fail("site review", text.status()) == 70 ? 70 : 1;
+      std::cout << *text;
+      return 0;
+    }
+    Status s = fedrad::site_agent::ApproveStudy(policy_file, policy_spec, policy_approver);
+    if (!s.ok()) return Fail("site approve", s) == 70 ? 70 : 1;
+    std::cout << "approved " << policy_spec << " in " << policy_file << "\n";
+    return 0;
+  }
+  if (site->parsed() && site_config.empty()) {
+    std::fprintf(stderr, "fedrad site: give --config FILE (or: site review|approve SPEC)\n");
+    return 2;
   }
   InstallSignalHandlers();
   if (coord->parsed()) {

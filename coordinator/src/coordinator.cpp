@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <set>
 
+#include "fedrad/common/audit_log.hpp"
 #include "fedrad/common/files.hpp"
 #include "fedrad/common/keys.hpp"
 #include "fedrad/common/logging.hpp"
@@ -13,6 +14,7 @@
 #include "fedrad/coordinator/session_manager.hpp"
 #include "fedrad/coordinator/study_runner.hpp"
 #include "fedrad/coordinator/wire_aggregator.hpp"
+#include "fedrad/protocols/audit_observer.hpp"
 #include "fedrad/protocols/study_spec.hpp"
 #include "fedrad/protocols/transport.hpp"
 
@@ -70,6 +72,30 @@ void PrintSummary(const CohortSummary& summary, const std::string& job_id, std::
   out.flush();
 }
 
+// How long the closing handshake waits for the sites' BYE.
+constexpr std::chrono::milliseconds kDrainTimeout{5000};
+
+// The party's audit trail (docs/audit.md): the log and the transport's
+// observer that writes every message to it.
+struct Audit {
+  common::AuditLog* log = nullptr;
+  protocols::AuditObserver* observer = nullptr;
+  // The first audit failure (a failed write stops the coordinator).
+  common::Status Check() const { return observer->status(); }
+  common::Status Record(const std::string& event, const std::string& study, std::int64_t round,
+                        const std::string& detail) const {
+    FEDRAD_RETURN_IF_ERROR(Check());
+    common::AuditEntry entry;
+    entry.event = event;
+    entry.study = study;
+    entry.round = round;
+    entry.detail = detail;
+    auto appended = log->Append(std::move(entry));
+    return appended.ok() ? common::Status::Ok()
+                         : appended.status().Wrap("audit log " + log->path());
+  }
+};
+
 // Ends the job at every connected site and closes the sessions.
 void EndJob(SessionManager& sessions, const std::string& job_id, bool completed,
             const std::string& summary, const std::string& bye) {
@@ -78,14 +104,15 @@ void EndJob(SessionManager& sessions, const std::string& job_id, bool completed,
   end.outcome = completed ? "completed" : "aborted";
   end.summary = summary.substr(0, 4000);
   for (const std::string& site : sessions.ConnectedSites()) (void)sessions.Send(site, end);
-  sessions.CloseAll(bye);
+  sessions.CloseAllAndDrain(bye, kDrainTimeout);
 }
 
 // The `study` job: every expected site is offered the study (its id and the
 // spec's SHA-256) and must accept; then the whole study runs over the wire
 // (RunStudy on a WireAggregator) and its outputs are written.
 common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, SessionManager& sessions,
-                                          const std::atomic<bool>* stop, std::ostream& out) {
+                                          const Audit& audit, const std::atomic<bool>* stop,
+                                          std::ostream& out) {
   const auto started = Clock::now();
   auto loaded = protocols::LoadStudySpec(config.study_spec);
   if (!loaded.ok())
@@ -109,6 +136,9 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
   const std::size_t expected = config.expected_sites > 0
                                    ? static_cast<std::size_t>(config.expected_sites)
                                    : config.sites.size();
+  audit.log->SetContext(spec.study_id, 0);
+  FEDRAD_RETURN_IF_ERROR(
+      audit.Record("study_start", spec.study_id, 0, "spec_sha256=" + spec.sha256));
   std::set<std::string> offered;
   std::set<std::string> accepted;
   const auto deadline = Clock::now() + std::chrono::seconds(config.job_timeout_s);
@@ -129,6 +159,10 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
           std::to_string(config.job_timeout_s) + " s; not accepted: " + missing);
     }
     std::optional<SiteMessage> incoming = sessions.Poll(std::chrono::milliseconds(100));
+    if (auto s = audit.Check(); !s.ok()) {
+      sessions.CloseAll("coordinator audit log failed");
+      return s;
+    }
     for (const std::string& site : sessions.TakeLostSessions()) {
       offered.erase(site);
       if (accepted.erase(site) > 0) {
@@ -178,6 +212,14 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
   for (const auto& model : plan.models)
     options.dataset_features[model.dataset] = model.num_features;
   options.round_timeout = std::chrono::seconds(config.study_round_timeout_s);
+  options.on_round_start = [&](std::int64_t round) {
+    audit.log->SetContext(spec.study_id, round);
+    return audit.Record("round_start", spec.study_id, round, "");
+  };
+  options.on_round_end = [&](std::int64_t) -> common::Status {
+    FEDRAD_RETURN_IF_ERROR(audit.Check());
+    return audit.log->RoundBoundary().Wrap("audit log " + audit.log->path());
+  };
   Log(LogLevel::kInfo, "coordinator", "study started",
       {{"job", job_id}, {"study", spec.study_id}, {"sites", std::to_string(options.sites.size())}});
   WireAggregator aggregator(&sessions, options);
@@ -203,6 +245,8 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
                               std::to_string(aggregator.rounds()) + " rounds over " +
                               std::to_string(options.sites.size()) + " sites";
   EndJob(sessions, job_id, true, summary, "study complete");
+  audit.log->SetContext(spec.study_id, 0);
+  FEDRAD_RETURN_IF_ERROR(audit.Record("study_end", spec.study_id, 0, summary));
   Log(LogLevel::kInfo, "coordinator", "job completed",
       {{"job", job_id},
        {"rounds", std::to_string(aggregator.rounds())},
@@ -226,7 +270,14 @@ common::Result<CohortSummary> RunCoordinator(const CoordinatorConfig& config,
   FEDRAD_RETURN_IF_ERROR(common::InitSodium());
   FEDRAD_ASSIGN_OR_RETURN(common::Identity identity, common::LoadIdentity(config.secret_key_file));
 
+  auto opened = common::AuditLog::Open(config.audit_log, identity);
+  if (!opened.ok()) return opened.status().Wrap("coordinator " + config.id + ": /audit/log");
+  std::unique_ptr<common::AuditLog> audit_log = std::move(opened).value();
+  protocols::AuditObserver observer(audit_log.get(), protocols::AuditObserver::Receipts::kStore);
+  const Audit audit{audit_log.get(), &observer};
+
   protocols::ServerOptions server_options;
+  server_options.observer = &observer;
   server_options.endpoint = config.bind;
   server_options.identity = &identity;
   server_options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
@@ -251,7 +302,13 @@ common::Result<CohortSummary> RunCoordinator(const CoordinatorConfig& config,
   session_options.heartbeat_liveness = static_cast<int>(config.heartbeat_liveness);
   session_options.max_message_bytes = config.max_message_bytes;
   SessionManager sessions(transport.get(), session_options);
-  if (config.job == "study") return RunStudyJob(config, sessions, stop, out);
+  if (config.job == "study") {
+    auto result = RunStudyJob(config, sessions, audit, stop, out);
+    transport.reset();  // nothing more is sent or received
+    FEDRAD_RETURN_IF_ERROR(audit.Check());
+    FEDRAD_RETURN_IF_ERROR(audit_log->Close().Wrap("audit log " + audit_log->path()));
+    return result;
+  }
 
   const std::string job_id = "cohort_size-1";
   const std::size_t expected = config.expected_sites > 0
@@ -368,7 +425,10 @@ common::Result<CohortSummary> RunCoordinator(const CoordinatorConfig& config,
   end.summary = "total cohort size " + std::to_string(summary.total) + " over " +
                 std::to_string(summary.counts.size()) + " sites";
   for (const std::string& site : sessions.ConnectedSites()) (void)sessions.Send(site, end);
-  sessions.CloseAll("study complete");
+  sessions.CloseAllAndDrain("study complete", kDrainTimeout);
+  transport.reset();  // nothing more is sent or received
+  FEDRAD_RETURN_IF_ERROR(audit.Check());
+  FEDRAD_RETURN_IF_ERROR(audit_log->Close().Wrap("audit log " + audit_log->path()));
   Log(LogLevel::kInfo, "coordinator", "job completed",
       {{"job", job_id},
        {"total", std::to_string(summary.total)},

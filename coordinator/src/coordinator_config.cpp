@@ -50,6 +50,10 @@ common::Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path)
 
   cfg.log = common::ReadLogSection(root, path);
 
+  ObjectReader audit = root.OptionalObject("audit");
+  cfg.audit_log = common::ResolveConfigPath(path, audit.String("log", cfg.id + ".audit.jsonl"));
+  audit.Finish();
+
   std::set<std::string> ids;
   std::set<std::string> keys;
   auto sites = root.ObjectArray("sites");

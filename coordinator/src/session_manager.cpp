@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <utility>
 
 #include "fedrad/common/logging.hpp"
@@ -68,6 +69,8 @@ void SessionManager::Handle(protocols::Incoming incoming, std::optional<SiteMess
   }
   auto it = by_routing_id_.find(incoming.routing_id);
   if (it == by_routing_id_.end() || message.header.session_id != it->second.session_id) {
+    // A site's BYE answering ours (closing handshake) ends nothing: no reply.
+    if (std::holds_alternative<protocols::Bye>(message.body)) return;
     if (error_reply_limiter_.Allow("unknown_session|" + incoming.routing_id)) {
       SendError(incoming.routing_id, incoming.site_id, 0, 1, "unknown_session",
                 "no session for this connection: send HELLO first", false, message.header.sequence);
@@ -89,6 +92,8 @@ void SessionManager::Handle(protocols::Incoming incoming, std::optional<SiteMess
   }
   session.last_receive = Clock::now();
   if (std::holds_alternative<protocols::Heartbeat>(message.body)) return;
+  // RECEIPT: stored in the audit log by the transport's AuditObserver.
+  if (std::holds_alternative<protocols::Receipt>(message.body)) return;
   if (const auto* bye = std::get_if<protocols::Bye>(&message.body)) {
     DropSession(incoming.routing_id, "site said BYE: " + bye->reason);
     return;
@@ -281,6 +286,30 @@ void SessionManager::CloseAll(const std::string& reason) {
   }
   by_routing_id_.clear();
   routing_by_site_.clear();
+}
+
+void SessionManager::CloseAllAndDrain(const std::string& reason,
+                                      std::chrono::milliseconds timeout) {
+  std::set<std::string> waiting;
+  for (const auto& [routing, session] : by_routing_id_) waiting.insert(session.site_id);
+  CloseAll(reason);
+  const auto deadline = Clock::now() + timeout;
+  while (!waiting.empty() && Clock::now() < deadline) {
+    auto received = transport_->Receive(std::chrono::milliseconds(50));
+    if (!received.ok() || !received->has_value()) continue;
+    const protocols::Incoming& in = **received;
+    if (in.message.ok() && std::holds_alternative<protocols::Bye>(in.message->body)) {
+      waiting.erase(in.site_id);
+    }
+  }
+  if (!waiting.empty()) {
+    std::string sites;
+    for (const auto& site : waiting) sites += (sites.empty() ? "" : ", ") + site;
+    Log(LogLevel::kWarn, "session",
+        "no closing BYE from some sites (their audit logs may hold "
+        "messages the coordinator did not read)",
+        {{"sites", sites}});
+  }
 }
 
 }  // namespace fedrad::coordinator

@@ -69,6 +69,9 @@ Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
   FEDRAD_ASSIGN_OR_RETURN(std::int64_t request_bytes, WireBytes(message));
 
   const std::string round_name = "job " + options_.job_id + " round " + std::to_string(round_id);
+  if (options_.on_round_start) {
+    FEDRAD_RETURN_IF_ERROR(options_.on_round_start(round_id).Wrap(round_name));
+  }
   for (const std::string& site : options_.sites) {
     if (auto s = sessions_->Send(site, message); !s.ok()) {
       return common::Unavailable(round_name + ": cannot send the request to site " + site + ": " +
@@ -148,6 +151,9 @@ Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
     answers.emplace(site, std::move(results).value());
   }
   bytes_from_ += reply_bytes;
+  if (options_.on_round_end) {
+    FEDRAD_RETURN_IF_ERROR(options_.on_round_end(round_id).Wrap(round_name));
+  }
 
   // Σ over sites in the order of options_.sites (the order is fixed, so the
   // sums are reproducible bit for bit).

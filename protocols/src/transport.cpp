@@ -60,6 +60,7 @@ WireEvent MakeEvent(WireEvent::Direction direction, const std::string& peer, con
   event.peer = peer;
   event.bytes = TotalBytes(frames);
   event.decoded = decoded;
+  event.frames = &frames;
   if (!frames.empty() && frames[0].size() == kHeaderBytes) {
     const auto* h = reinterpret_cast<const unsigned char*>(frames[0].data());
     event.type = static_cast<std::uint16_t>(h[6] | (h[7] << 8));

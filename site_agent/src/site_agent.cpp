@@ -1,18 +1,22 @@
 #include "fedrad/site_agent/site_agent.hpp"
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <thread>
 #include <utility>
 
+#include "fedrad/common/audit_log.hpp"
 #include "fedrad/common/files.hpp"
 #include "fedrad/common/keys.hpp"
 #include "fedrad/common/logging.hpp"
 #include "fedrad/common/rate_limit.hpp"
 #include "fedrad/common/sodium_init.hpp"
 #include "fedrad/common/version.hpp"
+#include "fedrad/protocols/audit_observer.hpp"
 #include "fedrad/protocols/study_spec.hpp"
 #include "fedrad/protocols/transport.hpp"
+#include "fedrad/site_agent/policy.hpp"
 #include "fedrad/site_agent/stats/feature_table.hpp"
 #include "fedrad/site_agent/stats/wire.hpp"
 
@@ -41,10 +45,13 @@ enum class State { kDisconnected, kHelloSent, kReady };
 class SiteSession {
  public:
   SiteSession(const SiteConfig& config, const SiteRunOptions& options,
-              protocols::ClientTransport* transport)
+              protocols::ClientTransport* transport, common::AuditLog* audit,
+              protocols::AuditObserver* observer)
       : config_(config),
         options_(options),
         transport_(transport),
+        audit_(audit),
+        observer_(observer),
         backoff_(config.reconnect_interval_ms) {}
 
   Status Run(const std::atomic<bool>* stop) {
@@ -66,15 +73,37 @@ class SiteSession {
         last_receive_ = Clock::now();
         bool done = false;
         FEDRAD_RETURN_IF_ERROR(Handle(**received, &done));
+        FEDRAD_RETURN_IF_ERROR(observer_->status());
         if (done) return Status::Ok();
       }
       FEDRAD_RETURN_IF_ERROR(Maintain(stop));
+      FEDRAD_RETURN_IF_ERROR(ForwardReceipts());
     }
     if (state_ == State::kReady) (void)SendBody(protocols::Bye{"site agent shutting down"});
     return common::Cancelled("site agent stopped by a signal");
   }
 
  private:
+  // Sends the receipts of the messages sent so far (RECEIPT, docs/protocol.md)
+  // while a session is up; they wait for the next session otherwise. Fails
+  // if the audit log failed: the site must stop.
+  Status ForwardReceipts() {
+    FEDRAD_RETURN_IF_ERROR(observer_->status());
+    if (state_ != State::kReady) return Status::Ok();
+    for (auto& receipt : observer_->TakeReceipts()) pending_receipts_.push_back(std::move(receipt));
+    while (!pending_receipts_.empty()) {
+      if (!SendBody(protocols::ToReceiptMessage(pending_receipts_.front())).ok()) break;
+      pending_receipts_.pop_front();
+    }
+    return observer_->status();
+  }
+
+  // The study id the audit records of a job's rounds carry.
+  std::string StudyOf(const std::string& job_id) const {
+    const auto it = job_studies_.find(job_id);
+    return it == job_studies_.end() ? job_id : it->second;
+  }
+
   void SendHello() {
     protocols::Hello hello;
     hello.site_id = config_.id;
@@ -158,7 +187,12 @@ class SiteSession {
     }
     if (const auto* offer = std::get_if<protocols::JobOffer>(&message.body)) return OnOffer(*offer);
     if (const auto* request = std::get_if<protocols::RoundRequest>(&message.body)) {
-      return OnRound(*request, message.header.sequence);
+      audit_->SetContext(StudyOf(request->job_id), request->round_id);
+      FEDRAD_RETURN_IF_ERROR(OnRound(*request, message.header.sequence));
+      FEDRAD_RETURN_IF_ERROR(ForwardReceipts());
+      FEDRAD_RETURN_IF_ERROR(audit_->RoundBoundary().Wrap("audit log " + audit_->path()));
+      audit_->SetContext(StudyOf(request->job_id), 0);
+      return Status::Ok();
     }
     if (const auto* end = std::get_if<protocols::JobEnd>(&message.body)) {
       Log(LogLevel::kInfo, "site", "job ended",
@@ -168,6 +202,11 @@ class SiteSession {
     }
     if (const auto* bye = std::get_if<protocols::Bye>(&message.body)) {
       Log(LogLevel::kInfo, "site", "coordinator closed the session", {{"reason", bye->reason}});
+      // Closing handshake: the last receipts, then BYE; nothing follows on
+      // this session, so the coordinator reads (and logs) all that was sent.
+      FEDRAD_RETURN_IF_ERROR(ForwardReceipts());
+      (void)SendBody(protocols::Bye{"closing: " + bye->reason.substr(0, 900)});
+      (void)observer_->TakeReceipts();  // the coordinator no longer reads
       if (options_.exit_after_bye) {
         *done = true;
         return Status::Ok();
@@ -227,6 +266,14 @@ class SiteSession {
       return decline("the offer is for study \"" + study_id->get<std::string>() +
                      "\" but this site approved study \"" + spec->study_id + "\"");
     }
+    // --- study approval (site_agent/policy.hpp): the spec's hash must be approved ---
+    auto approval_policy = LoadSitePolicyIfPresent(config_.source_path);
+    if (!approval_policy.ok()) return decline(approval_policy.status().message());
+    if (*approval_policy) {
+      const Status approved = CheckStudyApproved(**approval_policy, spec->study_id, spec->sha256);
+      if (!approved.ok()) return decline(approved.message());
+    }
+    // --- end study approval ---
     auto table = site_agent::stats::ReadFeatureTable(config_.study_features, *spec);
     if (!table.ok()) return decline("cannot read the feature table: " + table.status().message());
     auto datasets = site_agent::stats::BuildDatasets(*table, *spec);
@@ -240,6 +287,8 @@ class SiteSession {
          {"cases", std::to_string(table->ids.size())},
          {"description", offer.description}});
     study_data_[offer.job_id] = std::move(datasets).value();
+    job_studies_[offer.job_id] = spec->study_id;
+    audit_->SetContext(spec->study_id, 0);
     accepted_jobs_[offer.job_id] = offer.kind;
     return SendBody(protocols::JobAccept{offer.job_id});
   }
@@ -249,6 +298,12 @@ class SiteSession {
   common::Result<protocols::RoundReply> ComputeBatch(const protocols::RoundRequest& request,
                                                      const site_agent::stats::Datasets& data) {
     FEDRAD_ASSIGN_OR_RETURN(auto batch, site_agent::stats::DecodeStatsBatch(request));
+    // --- disclosure gate (site_agent/policy.hpp): refuse before computing ---
+    FEDRAD_ASSIGN_OR_RETURN(auto policy, LoadSitePolicyIfPresent(config_.source_path));
+    if (policy) {
+      FEDRAD_RETURN_IF_ERROR(CheckBatch(*policy, data, batch, policy_rounds_[request.job_id]));
+    }
+    // --- end disclosure gate ---
     // The reply must fit the message cap: check its size before computing.
     std::size_t values = 0;
     for (std::size_t r = 0; r < batch.size(); ++r) {
@@ -276,8 +331,15 @@ class SiteSession {
       }
       results.push_back(std::move(result).value());
     }
+    // --- disclosure gate: released counts (histogram cells, active sets) ---
+    if (policy) {
+      FEDRAD_RETURN_IF_ERROR(CheckResults(*policy, batch, results));
+      ++policy_rounds_[request.job_id];
+    }
+    // --- end disclosure gate ---
     return site_agent::stats::EncodeStatsResults(request.job_id, request.round_id, results);
   }
+  std::map<std::string, std::int64_t> policy_rounds_;  // disclosure gate: job id -> rounds sent
 
   Status OnRound(const protocols::RoundRequest& request, std::uint64_t sequence) {
     const auto key = std::make_pair(request.job_id, request.round_id);
@@ -386,6 +448,10 @@ class SiteSession {
   const SiteConfig& config_;
   SiteRunOptions options_;
   protocols::ClientTransport* transport_;
+  common::AuditLog* audit_;
+  protocols::AuditObserver* observer_;
+  std::deque<common::AuditReceipt> pending_receipts_;
+  std::map<std::string, std::string> job_studies_;  // job id -> study id
   State state_ = State::kDisconnected;
   std::uint64_t session_id_ = 0;
   std::uint64_t send_sequence_ = 0;
@@ -455,9 +521,20 @@ Status RunSite(const SiteConfig& config, const SiteRunOptions& options,
   client_options.server_public_z85 = config.coordinator_public_key;
   client_options.identity = &identity;
   client_options.max_message_bytes = static_cast<std::size_t>(config.max_message_bytes);
-  FEDRAD_ASSIGN_OR_RETURN(auto transport, protocols::ClientTransport::Connect(client_options));
-  SiteSession session(config, options, transport.get());
-  return session.Run(stop);
+  auto opened = common::AuditLog::Open(config.audit_log, identity);
+  if (!opened.ok()) return opened.status().Wrap(config.source_path + ": /audit/log");
+  std::unique_ptr<common::AuditLog> audit = std::move(opened).value();
+  protocols::AuditObserver observer(audit.get(), protocols::AuditObserver::Receipts::kCollect);
+  client_options.observer = &observer;
+  Status result;
+  {
+    FEDRAD_ASSIGN_OR_RETURN(auto transport, protocols::ClientTransport::Connect(client_options));
+    SiteSession session(config, options, transport.get(), audit.get(), &observer);
+    result = session.Run(stop);
+  }  // the transport is closed: nothing more is sent or received
+  FEDRAD_RETURN_IF_ERROR(observer.status());
+  FEDRAD_RETURN_IF_ERROR(audit->Close().Wrap("audit log " + audit->path()));
+  return result;
 }
 
 }  // namespace fedrad::site_agent

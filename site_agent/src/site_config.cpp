@@ -64,6 +64,10 @@ common::Result<SiteConfig> LoadSiteConfig(const std::string& path) {
   net.Finish();
 
   cfg.log = common::ReadLogSection(root, path);
+
+  ObjectReader audit = root.OptionalObject("audit");
+  cfg.audit_log = common::ResolveConfigPath(path, audit.String("log", cfg.id + ".audit.jsonl"));
+  audit.Finish();
   root.Finish();
   FEDRAD_RETURN_IF_ERROR(errors.ToStatus());
   return cfg;

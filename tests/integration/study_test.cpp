@@ -5,7 +5,8 @@
 // rounds and bytes per site identical) and, for the final model, those of
 // `fedrad fit --pooled` on their concatenation (same selected features,
 // coefficients within 1e-8). A site whose approved spec differs declines and
-// the study fails naming it.
+// the study fails naming it. The four audit logs of the study verify together
+// with `fedrad audit verify` (and a flipped byte in one of them is found).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/consortium.hpp"
@@ -151,6 +153,67 @@ void RunFedrad(const std::string& name, const std::vector<std::string>& args, co
   ASSERT_EQ(*code, 0) << name << " stderr:\n" << p->Stderr();
 }
 
+// Runs `fedrad audit verify LOGS --keys DIR`; returns the exit code and stdout.
+std::pair<int, std::string> AuditVerify(const std::vector<std::string>& logs,
+                                        const std::string& keys, const TempDir& dir) {
+  std::vector<std::string> args = {"audit", "verify"};
+  args.insert(args.end(), logs.begin(), logs.end());
+  args.push_back("--keys");
+  args.push_back(keys);
+  auto p = Process::StartFedrad("audit-verify", args, dir.path());
+  if (p == nullptr) return {-1, ""};
+  const auto code = p->WaitForExit(Consortium::kJobWait);
+  return {code.value_or(-1), p->Stdout() + p->Stderr()};
+}
+
+// The audit logs of a live study: every party's log verifies together with
+// the others (hash chains, signatures, each send matched by its receive,
+// the sites' receipts held by the coordinator), the report says what left
+// each site; then one flipped byte in site_b's first ROUND_REPLY record is
+// found and named.
+void ExpectAuditTrailVerifies(const TempDir& dir) {
+  std::vector<std::string> logs = {dir.File("coordinator.audit.jsonl")};
+  for (const std::string& id : kSites) logs.push_back(dir.File(id + ".audit.jsonl"));
+  const auto [code, report] = AuditVerify(logs, dir.File("keys"), dir);
+  ::testing::Test::RecordProperty("audit_report", report);
+  EXPECT_EQ(code, 0) << report;
+  EXPECT_NE(report.find("RESULT: PASS (0 error(s), 0 warning(s))"), std::string::npos) << report;
+  for (const std::string& id : kSites) {
+    EXPECT_NE(report.find("What left " + id + " (" + dir.File(id + ".audit.jsonl") + "):\n" +
+                          "  to coordinator:"),
+              std::string::npos)
+        << report;
+    EXPECT_NE(report.find(id + " -> coordinator:"), std::string::npos) << report;
+  }
+  // Every round reply of every site is in the report, and the coordinator
+  // holds a verified receipt from each site.
+  EXPECT_NE(report.find("    ROUND_REPLY x"), std::string::npos) << report;
+  for (const std::string& id : kSites) {
+    EXPECT_NE(report.find("receipts signed by " + id + ": "), std::string::npos) << report;
+  }
+  const std::string coordinator_log = ReadTextFile(logs[0]);
+  EXPECT_NE(coordinator_log.find("\"event\":\"receipt\",\"peer\":\"site_b\""), std::string::npos);
+  EXPECT_NE(coordinator_log.find("\"event\":\"round_end\""), std::string::npos);
+
+  // Flip one byte: a hex digit of the sha256 of site_b's first ROUND_REPLY.
+  std::string site_b = ReadTextFile(logs[2]);
+  const std::size_t at = site_b.find("\"event\":\"send\"");
+  std::size_t reply = site_b.find("\"type\":\"ROUND_REPLY\",\"sha256\":\"", at);
+  ASSERT_NE(reply, std::string::npos) << logs[2];
+  const std::size_t digit = reply + std::string("\"type\":\"ROUND_REPLY\",\"sha256\":\"").size();
+  site_b[digit] = site_b[digit] == '0' ? '1' : '0';
+  const std::size_t record =
+      1 + static_cast<std::size_t>(std::count(site_b.begin(), site_b.begin() + digit, '\n'));
+  WriteTextFile(logs[2], site_b);
+  const auto [bad_code, bad_report] = AuditVerify(logs, dir.File("keys"), dir);
+  EXPECT_EQ(bad_code, 1) << bad_report;
+  EXPECT_NE(bad_report.find("record " + std::to_string(record) + " [bad_signature]"),
+            std::string::npos)
+      << "record " << record << "\n"
+      << bad_report;
+  EXPECT_NE(bad_report.find("RESULT: FAIL"), std::string::npos) << bad_report;
+}
+
 // Sets the coordinator up for the study and every site for its table.
 void ConfigureStudy(const TempDir& dir, const StudyFiles& files, const std::string& out_dir) {
   PatchJson(dir.File("coordinator.json"), [&](json& c) {
@@ -234,6 +297,7 @@ TEST(StudyOverTheWire, ThreeSitesMatchSimulateAndPooled) {
       ExpectClose(fed["svm"]["weights"], pooled["svm"]["weights"], 1e-8, model + "/svm/weights");
     }
   }
+  ExpectAuditTrailVerifies(dir);
 }
 
 TEST(StudyOverTheWire, SiteWithAnotherSpecDeclinesAndTheStudyFailsNamingIt) {

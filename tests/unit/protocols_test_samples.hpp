@@ -90,6 +90,11 @@ inline RoundReply SampleBody<RoundReply>() {
                      Array::F64("scale", {}, {0.1}), Array::I64("empty", {0}, {})}};
 }
 
+template <>
+inline Receipt SampleBody<Receipt>() {
+  return Receipt{7, "ROUND_REPLY", std::string(64, 'a'), 1313, std::string(128, '0')};
+}
+
 // ::testing::Types<Hello, Welcome, ...> generated from Body, i.e. from the
 // FEDRAD_PROTOCOL_MESSAGES table: a new type is covered automatically.
 template <class V>

@@ -36,6 +36,9 @@ struct CoordinatorConfig {
   std::string study_out_dir;
   std::int64_t study_round_timeout_s = 600;
   common::LogOptions log;
+  // Optional "audit" section: the audit log (docs/audit.md) every message is
+  // written to. Default: "<id>.audit.jsonl" in the config file's folder.
+  std::string audit_log;
   std::vector<SiteEntry> sites;
 };
 

@@ -56,6 +56,11 @@ class SessionManager {
 
   // Sends BYE to every live session and forgets them.
   void CloseAll(const std::string& reason);
+  // CloseAll, then the closing handshake of the audit trail
+  // (docs/protocol.md 4.1): reads (and so logs) everything the sites still
+  // send until each of them answered BYE, or for at most `timeout`. Answers
+  // nothing, so nothing leaves after the BYEs.
+  void CloseAllAndDrain(const std::string& reason, std::chrono::milliseconds timeout);
 
  private:
   struct Session {

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +27,11 @@ struct WireAggregatorOptions {
   std::vector<std::string> sites;               // the job's sites (all must answer)
   std::map<std::string, int> dataset_features;  // p of each dataset (ResultSize)
   std::chrono::milliseconds round_timeout{600000};
+  // Optional hooks (the audit trail): on_round_start before the round's
+  // request is sent, on_round_end after every site answered. An error fails
+  // the round.
+  std::function<common::Status(std::int64_t round_id)> on_round_start;
+  std::function<common::Status(std::int64_t round_id)> on_round_end;
 };
 
 class WireAggregator final : public Aggregator {

@@ -239,6 +239,26 @@ struct RoundReply {
   bool operator==(const RoundReply&) const = default;
 };
 
+// A site's signed audit receipt for one message it sent (docs/audit.md,
+// common/audit_log.hpp AuditReceipt): the coordinator stores it in its audit
+// log. The sender is the authenticated peer, the receiver the coordinator.
+struct Receipt {
+  std::int64_t seq = 1;  // seq of the sender's own `send` record
+  std::string type;      // wire name of the message, e.g. "ROUND_REPLY"
+  std::string sha256;    // AuditPayloadHash of its frames (64 hex)
+  std::int64_t bytes = 0;
+  std::string sig;  // Ed25519 signature (128 hex)
+  template <class V>
+  static void Fields(V& v) {
+    v.Int("seq", &Receipt::seq, IntRule{1, INT64_MAX});
+    v.Str("type", &Receipt::type, kNameRule, true);
+    v.Str("sha256", &Receipt::sha256, StringRule{StringKind::kName, 64, {}}, true);
+    v.Int("bytes", &Receipt::bytes, IntRule{0, INT32_MAX});
+    v.Str("sig", &Receipt::sig, StringRule{StringKind::kText, 128, {}}, true);
+  }
+  bool operator==(const Receipt&) const = default;
+};
+
 // ---------------------------------------------------------------------------
 // The one table: X(Struct, type code, wire name). Order = variant order.
 // ---------------------------------------------------------------------------
@@ -253,7 +273,8 @@ struct RoundReply {
   X(JobDecline, 0x0012, "JOB_DECLINE")     \
   X(JobEnd, 0x0013, "JOB_END")             \
   X(RoundRequest, 0x0020, "ROUND_REQUEST") \
-  X(RoundReply, 0x0021, "ROUND_REPLY")
+  X(RoundReply, 0x0021, "ROUND_REPLY")     \
+  X(Receipt, 0x0030, "RECEIPT")
 
 enum class MessageType : std::uint16_t {
 #define FEDRAD_X(S, code, name) k##S = code,

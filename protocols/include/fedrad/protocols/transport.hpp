@@ -33,8 +33,9 @@ struct WireEvent {
   std::uint16_t type = 0;  // header type code (0 if the header was unreadable)
   std::uint64_t session_id = 0;
   std::uint64_t sequence = 0;
-  std::size_t bytes = 0;  // all frames, routing identity excluded
-  bool decoded = true;    // false: the message was rejected by the decoder
+  std::size_t bytes = 0;           // all frames, routing identity excluded
+  bool decoded = true;             // false: the message was rejected by the decoder
+  const Frames* frames = nullptr;  // valid only during OnWire
 };
 
 class WireObserver {

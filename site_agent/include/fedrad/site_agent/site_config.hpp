@@ -26,6 +26,9 @@ struct SiteConfig {
   std::string study_spec;
   std::string study_features;
   common::LogOptions log;
+  // Optional "audit" section: the audit log (docs/audit.md) every message is
+  // written to. Default: "<id>.audit.jsonl" in the config file's folder.
+  std::string audit_log;
 };
 
 common::Result<SiteConfig> LoadSiteConfig(const std::string& path);
