@@ -16,6 +16,7 @@
 
 #include "fedrad/coordinator/aggregator.hpp"
 #include "fedrad/site_agent/stats/folds.hpp"
+#include "find_on_path.hpp"
 #include "solver_test_data.hpp"
 #include "temp_dir.hpp"
 
@@ -26,16 +27,7 @@ using site_agent::stats::LinearScorer;
 using site_agent::stats::LocalTable;
 using site_agent::stats::RowSubset;
 
-std::string FindOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
+using fedrad::testing::FindOnPath;
 
 // 150 rows in 3 uneven sites with 3 folds each; part g scores fold g's
 // held-out rows with its own scorer (as out-of-fold SVM decision values).

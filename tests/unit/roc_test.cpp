@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fedrad/site_agent/stats/delong_site.hpp"
+#include "find_on_path.hpp"
 #include "temp_dir.hpp"
 
 namespace fedrad::coordinator {
@@ -27,16 +28,7 @@ namespace {
 
 namespace ss = site_agent::stats;
 
-std::string FindOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
+using fedrad::testing::FindOnPath;
 
 struct Cohort {
   Eigen::MatrixXd scores;  // n × 3 probabilities

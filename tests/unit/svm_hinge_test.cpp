@@ -18,6 +18,7 @@
 
 #include "fedrad/coordinator/aggregator.hpp"
 #include "fedrad/coordinator/linear_svm.hpp"
+#include "find_on_path.hpp"
 #include "solver_test_data.hpp"
 #include "temp_dir.hpp"
 
@@ -26,16 +27,7 @@ namespace {
 
 using site_agent::stats::LocalTable;
 
-std::string FindOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
+using fedrad::testing::FindOnPath;
 
 // ½‖θ‖² + C Σ max(0, 1 - t (xᵀw + w_b)), B = 1, computed directly.
 double HingeObjective(const LocalTable& t, const Eigen::VectorXd& theta, double c) {
