@@ -5,6 +5,7 @@
 
 #include "fedrad/protocols/messages.hpp"
 #include "fedrad/site_agent/stats/wire.hpp"
+#include "wire_bytes.hpp"
 
 namespace fedrad::coordinator {
 
@@ -79,22 +80,12 @@ Result<std::vector<double>> InProcessAggregator::Sum(const StatRequest& request)
 common::Status InProcessAggregator::CountTraffic(const std::vector<StatRequest>& requests,
                                                  const std::vector<std::vector<double>>& totals) {
   if (requests.empty()) return common::Status::Ok();
-  auto frame_bytes = [](protocols::Body body) -> Result<std::int64_t> {
-    protocols::Message message;
-    message.header.session_id = 1;
-    message.header.sequence = 1;
-    message.body = std::move(body);
-    FEDRAD_ASSIGN_OR_RETURN(protocols::Frames frames, protocols::Encode(message));
-    std::int64_t bytes = 0;
-    for (const auto& f : frames) bytes += static_cast<std::int64_t>(f.size());
-    return bytes;
-  };
   FEDRAD_ASSIGN_OR_RETURN(auto request,
                           site_agent::stats::EncodeStatsBatch(kStudyJobId, rounds_, requests));
   FEDRAD_ASSIGN_OR_RETURN(auto reply,
                           site_agent::stats::EncodeStatsResults(kStudyJobId, rounds_, totals));
-  FEDRAD_ASSIGN_OR_RETURN(std::int64_t to, frame_bytes(std::move(request)));
-  FEDRAD_ASSIGN_OR_RETURN(std::int64_t from, frame_bytes(std::move(reply)));
+  FEDRAD_ASSIGN_OR_RETURN(std::int64_t to, WireBytes(std::move(request)));
+  FEDRAD_ASSIGN_OR_RETURN(std::int64_t from, WireBytes(std::move(reply)));
   bytes_to_ += to;
   bytes_from_ += from;
   return common::Status::Ok();

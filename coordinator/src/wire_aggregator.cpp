@@ -8,6 +8,7 @@
 
 #include "fedrad/common/logging.hpp"
 #include "fedrad/site_agent/stats/wire.hpp"
+#include "wire_bytes.hpp"
 
 namespace fedrad::coordinator {
 
@@ -16,22 +17,6 @@ using common::LogLevel;
 using common::Result;
 using site_agent::stats::StatRequest;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-// Bytes of a message on the wire (all frames, routing identity excluded).
-Result<std::int64_t> WireBytes(protocols::Body body) {
-  protocols::Message message;
-  message.header.session_id = 1;
-  message.header.sequence = 1;
-  message.body = std::move(body);
-  FEDRAD_ASSIGN_OR_RETURN(protocols::Frames frames, protocols::Encode(message));
-  std::int64_t bytes = 0;
-  for (const auto& f : frames) bytes += static_cast<std::int64_t>(f.size());
-  return bytes;
-}
-
-}  // namespace
 
 WireAggregator::WireAggregator(SessionManager* sessions, WireAggregatorOptions options)
     : sessions_(sessions), options_(std::move(options)) {}
