@@ -309,6 +309,40 @@ common::Result<StudySpec> ParseStudySpec(const nlohmann::json& document, const s
   svm.Finish();
 
   spec.platt = root.Bool("platt", true);
+
+  std::set<std::string> site_ids;
+  for (ObjectReader& site_reader : root.ObjectArray("sites", /*required=*/false)) {
+    StudySiteSpec site;
+    site.id = site_reader.String("id");
+    if (!site.id.empty()) {
+      if (auto s = common::ValidatePartyName(site.id); !s.ok()) {
+        site_reader.Error("id", s.message());
+      } else if (!site_ids.insert(site.id).second) {
+        site_reader.Error("id", "site " + Quote(site.id) + " is listed twice");
+      }
+    }
+    site.sign_public_hex = site_reader.String("sign_public_key");
+    if (!site.sign_public_hex.empty()) {
+      if (auto s = common::ValidateSignPublicKey(site.sign_public_hex); !s.ok()) {
+        site_reader.Error("sign_public_key", s.message());
+      }
+    }
+    site.external = site_reader.Choice("role", {"train", "external"}, "train") == "external";
+    site_reader.Finish();
+    spec.sites.push_back(std::move(site));
+  }
+
+  ObjectReader privacy = root.OptionalObject("privacy");
+  spec.privacy.secure_aggregation = privacy.Bool("secure_aggregation", true);
+  spec.privacy.min_sites = static_cast<int>(privacy.Int("min_sites", 3, 2, 255));
+  spec.privacy.allow_fewer_sites = privacy.Bool("allow_fewer_sites", false);
+  spec.privacy.threshold = static_cast<int>(privacy.Int("threshold", 0, 0, 255));
+  if (spec.privacy.threshold == 1) {
+    privacy.Error("threshold", "expected 0 (floor(n/2) + 1) or a number in [2, 255], got 1");
+  }
+  spec.privacy.continue_on_refusal =
+      privacy.Choice("on_refusal", {"stop", "continue"}, "stop") == "continue";
+  privacy.Finish();
   root.Finish();
 
   FEDRAD_RETURN_IF_ERROR(errors.ToStatus());

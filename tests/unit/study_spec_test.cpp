@@ -49,6 +49,56 @@ TEST(StudySpec, MinimalTakesTheDocumentedDefaults) {
   EXPECT_EQ(spec->bias_value, 1.0);
   EXPECT_EQ(spec->histogram_bins, 512);
   EXPECT_TRUE(spec->platt);
+  EXPECT_TRUE(spec->sites.empty());
+  EXPECT_TRUE(spec->privacy.secure_aggregation);
+  EXPECT_EQ(spec->privacy.min_sites, 3);
+  EXPECT_FALSE(spec->privacy.allow_fewer_sites);
+  EXPECT_EQ(spec->privacy.threshold, 0);
+  EXPECT_FALSE(spec->privacy.continue_on_refusal);
+}
+
+constexpr const char* kKeyA = "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29";
+constexpr const char* kKeyB = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+TEST(StudySpec, SitesAndPrivacyAreRead) {
+  json document = Minimal();
+  document["sites"] = json::parse(std::string(R"([{"id": "hospital_a", "sign_public_key": ")") +
+                                  kKeyA + R"("}, {"id": "hospital_b", "sign_public_key": ")" +
+                                  kKeyB + R"(", "role": "external"}])");
+  document["privacy"] = json::parse(R"({"secure_aggregation": false, "min_sites": 2,
+      "allow_fewer_sites": true, "threshold": 2, "on_refusal": "continue"})");
+  auto spec = ParseStudySpec(document, "spec.json", "");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  ASSERT_EQ(spec->sites.size(), 2u);
+  EXPECT_EQ(spec->sites[0].id, "hospital_a");
+  EXPECT_EQ(spec->sites[0].sign_public_hex, kKeyA);
+  EXPECT_FALSE(spec->sites[0].external);
+  EXPECT_EQ(spec->sites[1].id, "hospital_b");
+  EXPECT_TRUE(spec->sites[1].external);
+  EXPECT_FALSE(spec->privacy.secure_aggregation);
+  EXPECT_EQ(spec->privacy.min_sites, 2);
+  EXPECT_TRUE(spec->privacy.allow_fewer_sites);
+  EXPECT_EQ(spec->privacy.threshold, 2);
+  EXPECT_TRUE(spec->privacy.continue_on_refusal);
+}
+
+TEST(StudySpec, SiteAndPrivacyErrorsNameTheirPointers) {
+  json document = Minimal();
+  document["sites"] = json::parse(std::string(R"([{"id": "a", "sign_public_key": ")") + kKeyA +
+                                  R"("}, {"id": "a", "sign_public_key": "zz", "role": "test"},
+                                     {"sign_public_key": ")" + kKeyB + R"(", "extra": 1}])");
+  document["privacy"] = json::parse(
+      R"({"min_sites": 1, "threshold": 1, "on_refusal": "skip", "secure_aggregation": "yes"})");
+  const std::string message = ErrorOf(document);
+  for (const char* pointer :
+       {"/sites/1/id", "/sites/1/sign_public_key", "/sites/1/role", "/sites/2/id",
+        "/sites/2/extra", "/privacy/min_sites", "/privacy/threshold", "/privacy/on_refusal",
+        "/privacy/secure_aggregation"}) {
+    EXPECT_NE(message.find(std::string("spec.json: ") + pointer + ":"), std::string::npos)
+        << pointer << "\n"
+        << message;
+  }
+  EXPECT_NE(message.find("listed twice"), std::string::npos) << message;
 }
 
 TEST(StudySpec, EveryKeyIsRead) {

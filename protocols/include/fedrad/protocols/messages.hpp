@@ -124,7 +124,8 @@ struct Welcome {
 inline const std::vector<std::string> kErrorCodes = {
     "version_mismatch", "protocol_error",        "not_authorized",
     "unknown_session",  "duplicate_session",     "busy",
-    "job_failed",       "unsupported_statistic", "internal"};
+    "job_failed",       "unsupported_statistic", "policy_refused",
+    "internal"};
 
 struct Error {
   std::string code;

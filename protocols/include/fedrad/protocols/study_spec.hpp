@@ -19,8 +19,30 @@
 //               "lambda_choice": "lambda.min", "fold_lambda_path": "own"},
 //     "svm": {"c_grid": [...], "loss": "squared_hinge", "regularize_bias": false,
 //             "bias_value": 1, "histogram_bins": 512},
-//     "platt": true
+//     "platt": true,
+//     "sites": [                                        (optional for fit/simulate)
+//       {"id": "hospital_a", "sign_public_key": "<64 hex>", "role": "train"}, ...
+//     ],
+//     "privacy": {"secure_aggregation": true, "min_sites": 3,
+//                 "allow_fewer_sites": false, "threshold": 0,
+//                 "on_refusal": "stop"}                 ("stop" | "continue")
 //   }
+//
+// Sites: every party of the study with its Ed25519 identity key (from
+// `fedrad keygen`, the "sign_public_key" of its .public file) and its role
+// ("train": in the cross-validated fits; "external": held-out evaluation
+// only). Sites pin each other's keys from this list for secure aggregation
+// (secure_aggregation.hpp), so a coordinator cannot substitute a key: the
+// list is part of the spec every site approves by hash. A live study with
+// secure aggregation on (the default) needs the list; fit/simulate ignore it.
+//
+// Privacy: secure_aggregation (default on) masks every site's statistics so
+// that the coordinator learns only sums; min_sites (2..255, default 3) is the
+// fewest sites a sum may cover unless allow_fewer_sites; threshold is the
+// Shamir t (0 = floor(n/2) + 1, else in [floor(n/2) + 1, n]); on_refusal says
+// what the coordinator does when a site's disclosure gate refuses a request:
+// "stop" the study, or "continue" without that site (the study restarts from
+// its first round over the remaining sites, if min_sites still holds).
 //
 // Column patterns: an entry is an exact column name or a glob with '*'
 // (any run of characters); a model's columns are the feature columns that
@@ -45,6 +67,20 @@ namespace fedrad::protocols {
 struct StudyModelSpec {
   std::string name;                  // name rule; unique within the study
   std::vector<std::string> columns;  // exact names or '*' globs
+};
+
+struct StudySiteSpec {
+  std::string id;               // name rule; the site id of the coordinator's config
+  std::string sign_public_hex;  // "sign_public_key": Ed25519, 64 hex digits
+  bool external = false;        // "role": "train" (false) | "external"
+};
+
+struct StudyPrivacySpec {
+  bool secure_aggregation = true;
+  int min_sites = 3;  // 2..255
+  bool allow_fewer_sites = false;
+  int threshold = 0;               // 0 = floor(n/2) + 1
+  bool continue_on_refusal = false;  // "on_refusal": "stop" (false) | "continue"
 };
 
 struct StudySpec {
@@ -72,6 +108,9 @@ struct StudySpec {
   double bias_value = 1.0;
   int histogram_bins = 512;
   bool platt = true;
+
+  std::vector<StudySiteSpec> sites;  // empty = not given (fit / simulate only)
+  StudyPrivacySpec privacy;
 
   std::string sha256;  // of the spec file's bytes (set by LoadStudySpec)
 };
