@@ -14,11 +14,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fedrad/coordinator/aggregator.hpp"
 #include "fedrad/coordinator/session_manager.hpp"
+#include "fedrad/protocols/secure_aggregation.hpp"
 
 namespace fedrad::coordinator {
 
@@ -32,6 +34,10 @@ struct WireAggregatorOptions {
   // the round.
   std::function<common::Status(std::int64_t round_id)> on_round_start;
   std::function<common::Status(std::int64_t round_id)> on_round_end;
+  // Secure aggregation (docs/protocol.md 6.5): when set, every round runs
+  // the four exchanges of a secure round; secure->sites must list exactly
+  // `sites`, in the same order (the study spec's train sites).
+  std::optional<protocols::SecAggConfig> secure;
 };
 
 class WireAggregator final : public Aggregator {
@@ -46,12 +52,21 @@ class WireAggregator final : public Aggregator {
   std::int64_t bytes_to_each_site() const override { return bytes_to_; }
   std::int64_t bytes_from_each_site() const override { return bytes_from_; }
 
+  // The site that made the last round fail ("" if none or not one site's
+  // fault), and whether it failed by a disclosure-gate refusal (ERROR code
+  // policy_refused, status kPermissionDenied). The study job uses these to
+  // stop or to restart without the site (privacy.on_refusal).
+  const std::string& last_failed_site() const { return last_failed_site_; }
+  bool last_failure_was_refusal() const { return last_failure_was_refusal_; }
+
  private:
   SessionManager* sessions_;
   WireAggregatorOptions options_;
   std::int64_t rounds_ = 0;
   std::int64_t bytes_to_ = 0;
   std::int64_t bytes_from_ = 0;
+  std::string last_failed_site_;
+  bool last_failure_was_refusal_ = false;
 };
 
 }  // namespace fedrad::coordinator
