@@ -28,6 +28,7 @@
 #include "fedrad/site_agent/policy.hpp"
 #include "fedrad/site_agent/site_agent.hpp"
 #include "fedrad/site_agent/site_config.hpp"
+#include "fedrad/site_agent/synth.hpp"
 
 namespace {
 
@@ -220,6 +221,27 @@ int Run(int argc, char** argv) {
       ->allow_extra_args(false);
   simulate->add_option("--out", simulate_out, "output folder (created if missing)")->required();
 
+  // synth
+  fedrad::site_agent::SynthOptions synth_options;
+  std::string synth_sites;
+  CLI::App* synth = app.add_subcommand(
+      "synth",
+      "Write a synthetic consortium (ultrasound-like images, masks, manifests, clinical\n"
+      "tables with known recurrence risk) for the demo and for trying fedrad out");
+  synth->add_option("--out", synth_options.out_dir, "new (or empty) output folder")->required();
+  synth
+      ->add_option("--sites", synth_sites,
+                   "id:role:cases,... (role train|external); default "
+                   "hospital_a:train:80,hospital_b:train:74,hospital_c:train:70,"
+                   "hospital_d:external:54")
+      ->capture_default_str();
+  synth->add_option("--seed", synth_options.seed, "random seed (same seed, same files)")
+      ->capture_default_str();
+  synth->add_option("--image-size", synth_options.image_size, "image width = height in pixels")
+      ->capture_default_str();
+  synth->add_option("--spacing", synth_options.spacing_mm, "pixel size in mm")
+      ->capture_default_str();
+
   // audit verify
   std::vector<std::string> audit_logs;
   std::string audit_keys;
@@ -305,6 +327,22 @@ int Run(int argc, char** argv) {
     }
     Status s = fedrad::coordinator::RunSimulate(simulate_spec, sites, simulate_out, std::cout);
     if (!s.ok()) return Fail("simulate", s) == 70 ? 70 : 1;
+    return 0;
+  }
+  if (synth->parsed()) {
+    if (!synth_sites.empty()) {
+      auto sites = fedrad::site_agent::ParseSynthSites(synth_sites);
+      if (!sites.ok()) {
+        std::fprintf(stderr, "fedrad synth: %s\n", sites.status().message().c_str());
+        return 2;
+      }
+      synth_options.sites = std::move(sites).value();
+    }
+    auto written = fedrad::site_agent::GenerateConsortium(
+        synth_options, [](const std::string& line) { std::cout << line << std::endl; });
+    if (!written.ok()) return Fail("synth", written.status()) == 70 ? 70 : 1;
+    std::cout << "synthetic consortium in " << synth_options.out_dir
+              << " (truth.json holds the generating model)\n";
     return 0;
   }
   if (audit_verify->parsed()) {
