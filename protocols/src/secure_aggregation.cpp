@@ -292,9 +292,10 @@ Status ValidateSecAggConfig(const SecAggConfig& config) {
         " sites but sums need at least min_sites = " + std::to_string(config.min_sites) +
         " (set allow_fewer_sites to override)");
   }
-  if (config.vector_length == 0 || config.vector_length > kMaxVectorLength) {
-    return InvalidArgument("secure aggregation: vector_length must be in [1, 2^26], got " +
-                           std::to_string(config.vector_length));
+  if (config.vector_length > kMaxVectorLength) {
+    return InvalidArgument(
+        "secure aggregation: vector_length must be 0 (set per round) or in [1, 2^26], got " +
+        std::to_string(config.vector_length));
   }
   return ValidateFixedPointParams(config.FixedPoint());
 }
@@ -649,7 +650,12 @@ Result<MaskedInput> SiteSession::MaskEncodedInput(std::span<const EncryptedShare
   const std::string where = "secure aggregation: site '" + site_id_ + "' masked input: ";
   if (stage_ != Stage::kShared) return FailedPrecondition(where + "ShareKeys must come first");
   stage_ = Stage::kIdle;
-  if (encoded.size() != config_.vector_length) {
+  if (config_.vector_length == 0) {
+    if (encoded.empty() || encoded.size() > kMaxVectorLength) {
+      return InvalidArgument(where + "input has " + std::to_string(encoded.size()) +
+                             " values, expected 1 to 2^26 (vector_length 0: set per round)");
+    }
+  } else if (encoded.size() != config_.vector_length) {
     return InvalidArgument(where + "input has " + std::to_string(encoded.size()) +
                            " values, expected vector_length " +
                            std::to_string(config_.vector_length));
@@ -797,6 +803,7 @@ Status ServerSession::BeginRound(RoundId round) {
   shares_from_.clear();
   u2_.clear();
   masked_.clear();
+  round_length_ = config_.vector_length;
   u3_.clear();
   dropped_.clear();
   responses_.clear();
@@ -900,10 +907,19 @@ Status ServerSession::ReceiveMaskedInput(const MaskedInput& input) {
                          RoundText(round_));
   }
   if (masked_.count(input.site_id) != 0) return ProtocolError(where + "sent twice");
-  if (input.masked.size() != config_.vector_length) {
-    return ProtocolError(where + "has " + std::to_string(input.masked.size()) +
-                         " values, expected " + std::to_string(config_.vector_length));
+  if (round_length_ == 0) {
+    // vector_length 0: the first accepted input fixes this round's length.
+    if (input.masked.empty() || input.masked.size() > kMaxVectorLength) {
+      return ProtocolError(where + "has " + std::to_string(input.masked.size()) +
+                           " values, expected 1 to 2^26");
+    }
+  } else if (input.masked.size() != round_length_) {
+    return ProtocolError(
+        where + "has " + std::to_string(input.masked.size()) + " values, expected " +
+        std::to_string(round_length_) +
+        (config_.vector_length == 0 ? " (the length of this round's first input)" : ""));
   }
+  round_length_ = input.masked.size();
   masked_[input.site_id] = input.masked;
   return Status::Ok();
 }
@@ -984,7 +1000,7 @@ Result<AggregateResult> ServerSession::Finish() {
   result.round = round_;
   result.included_sites = u3_;
   result.recovered_dropped_sites = dropped_;
-  result.sum_encoded.assign(config_.vector_length, 0);
+  result.sum_encoded.assign(round_length_, 0);
   for (const auto& u : u3_) AddModular(result.sum_encoded, masked_.at(u));
   for (const auto& u : u3_) {
     auto shares = gather(u, true);
@@ -992,7 +1008,7 @@ Result<AggregateResult> ServerSession::Finish() {
     WipeShares(shares);
     const auto seed = SelfMaskSeed(config_.study_id, round_, b);
     common::SecureWipe(b.data(), b.size());
-    SubtractModular(result.sum_encoded, ExpandMask(seed, config_.vector_length));
+    SubtractModular(result.sum_encoded, ExpandMask(seed, round_length_));
   }
   for (const auto& d : dropped_) {
     auto shares = gather(d, false);
@@ -1017,7 +1033,7 @@ Result<AggregateResult> ServerSession::Finish() {
                                      sk.span(), di, ad_d.mask_public, ui, u1_.at(u).mask_public,
                                      seed));
       // u added the mask if u < d, subtracted it otherwise: undo that.
-      AddSigned(result.sum_encoded, ExpandMask(seed, config_.vector_length), !(ui < di));
+      AddSigned(result.sum_encoded, ExpandMask(seed, round_length_), !(ui < di));
       common::SecureWipe(seed.data(), seed.size());
     }
     revealed_mask_keys_.insert(ad_d.mask_public);

@@ -494,5 +494,98 @@ TEST(SecureAggregationTest, BlobsRejectTruncationAndTrailingBytes) {
   EXPECT_FALSE(DecodeMaskedInput(huge).ok());
 }
 
+// vector_length 0: each round's length is set by its first masked input; here
+// wide fixed-point encodings (fixed_point.hpp) of different sizes per round.
+TEST(SecureAggregationTest, VectorLengthZeroVariesPerRoundWithWideEncodings) {
+  Sim sim(4, 0);
+  ASSERT_EQ(sim.config.vector_length, 0u);
+  struct RoundCase {
+    RoundId id;
+    WideFixedPointParams params;
+    std::size_t values;
+    Drops drops;
+  };
+  WideFixedPointParams two;  // f = 40, L = 2
+  WideFixedPointParams three;
+  three.limbs = 3;
+  Drops drop3;
+  drop3.before_mask = {3};
+  for (const RoundCase& rc : {RoundCase{{1, 0}, two, 3, {}}, RoundCase{{2, 0}, three, 5, drop3}}) {
+    std::mt19937_64 rng(rc.id.round);
+    std::normal_distribution<double> z(0.0, 1.0);
+    std::vector<std::vector<double>> inputs(4, std::vector<double>(rc.values));
+    std::vector<std::vector<std::uint64_t>> encoded(4);
+    for (std::size_t i = 0; i < 4; ++i) {
+      for (std::size_t k = 0; k < rc.values; ++k) {
+        // Gradient-sized, tiny and (for L = 3) moment-sized values.
+        const double scale = k % 3 == 0 ? 1e-9 : (k % 3 == 1 ? 1e2 : 1e20);
+        inputs[i][k] = z(rng) * scale;
+      }
+      auto enc = EncodeWideFixedPoint(inputs[i], rc.params);
+      ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+      encoded[i] = *enc;
+    }
+    auto r = sim.Run(rc.id, inputs, rc.drops, &encoded);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const std::size_t words = rc.values * static_cast<std::size_t>(rc.params.limbs);
+    ASSERT_EQ(r->sum_encoded.size(), words);
+    ASSERT_EQ(r->included_sites.size(), rc.drops.before_mask.empty() ? 4u : 3u);
+    std::vector<std::uint64_t> plain_words(words, 0);
+    std::vector<long double> plain(rc.values, 0.0L);
+    for (const auto& id : r->included_sites) {
+      const auto i = static_cast<std::size_t>(std::stoi(id.substr(5)));
+      AddModular(plain_words, encoded[i]);
+      for (std::size_t k = 0; k < rc.values; ++k) plain[k] += inputs[i][k];
+    }
+    EXPECT_EQ(r->sum_encoded, plain_words);
+    auto sum = DecodeWideFixedPointSum(r->sum_encoded, rc.params, r->included_sites.size());
+    ASSERT_TRUE(sum.ok()) << sum.status().ToString();
+    for (std::size_t k = 0; k < rc.values; ++k) {
+      const double ref = static_cast<double>(plain[k]);
+      EXPECT_LE(std::fabs((*sum)[k] - ref),
+                WideQuantisationErrorBound(rc.params, r->included_sites.size(), std::fabs(ref)) +
+                    std::fabs(ref) * 1e-16)
+          << "round " << rc.id.round << " k=" << k;
+    }
+  }
+}
+
+TEST(SecureAggregationTest, VectorLengthZeroRefusesInputsOfAnotherLength) {
+  Sim sim(3, 0, 0, /*allow_fewer=*/false, /*seed=*/9);
+  ASSERT_TRUE(sim.server->BeginRound({1, 0}).ok());
+  for (auto& site : sim.sites) {
+    auto ad = site.AdvertiseKeys({1, 0});
+    ASSERT_TRUE(ad.ok());
+    ASSERT_TRUE(sim.server->ReceiveAdvertisement(*ad).ok());
+  }
+  auto ads = sim.server->CloseAdvertisements();
+  ASSERT_TRUE(ads.ok());
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto shares = sim.sites[i].ShareKeys(*ads);
+    ASSERT_TRUE(shares.ok()) << shares.status().ToString();
+    ASSERT_TRUE(sim.server->ReceiveShares(sim.Id(i), *shares).ok());
+  }
+  auto inbox = sim.server->CloseShares();
+  ASSERT_TRUE(inbox.ok());
+  auto m0 = sim.sites[0].MaskEncodedInput((*inbox)[sim.Id(0)], std::vector<std::uint64_t>(4, 1));
+  ASSERT_TRUE(m0.ok()) << m0.status().ToString();
+  ASSERT_TRUE(sim.server->ReceiveMaskedInput(*m0).ok());  // fixes the length at 4
+  auto m1 = sim.sites[1].MaskEncodedInput((*inbox)[sim.Id(1)], std::vector<std::uint64_t>(5, 1));
+  ASSERT_TRUE(m1.ok()) << m1.status().ToString();
+  const auto st = sim.server->ReceiveMaskedInput(*m1);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), common::StatusCode::kProtocolError);
+  EXPECT_NE(st.message().find("has 5 values, expected 4"), std::string::npos) << st.message();
+  auto m2 = sim.sites[2].MaskEncodedInput((*inbox)[sim.Id(2)], std::vector<std::uint64_t>{});
+  ASSERT_FALSE(m2.ok());
+  EXPECT_NE(m2.status().message().find("input has 0 values"), std::string::npos)
+      << m2.status().message();
+  SecAggConfig too_long = sim.config;
+  too_long.vector_length = (std::size_t{1} << 26) + 1;
+  EXPECT_FALSE(ValidateSecAggConfig(too_long).ok());
+  too_long.vector_length = 0;
+  EXPECT_TRUE(ValidateSecAggConfig(too_long).ok());
+}
+
 }  // namespace
 }  // namespace fedrad::protocols

@@ -104,6 +104,13 @@ struct SecAggConfig {
   bool allow_fewer_sites = false;  // permit sums over fewer than min_sites sites
   int fractional_bits = kDefaultFractionalBits;
   double value_bound = 1e5;  // B on every |value| at every site
+  // Words per masked input. > 0: every input of every round has exactly this
+  // length. 0: any length in [1, 2^26], fixed per round by the first masked
+  // input the server accepts; every later input of that round must match it
+  // (the sum and all masks of the round have that length). Wide encodings
+  // (fixed_point.hpp) use values * limbs words; for them AggregateResult::sum
+  // (the single-word decoding) is meaningless: decode sum_encoded with
+  // DecodeWideFixedPointSum(sum_encoded, params, included_sites.size()).
   std::size_t vector_length = 0;
 
   // Threshold actually used.
@@ -113,7 +120,8 @@ struct SecAggConfig {
 };
 
 // Checks ids (unique, non-empty), sizes, t in [floor(n/2)+1, n], t >= 2,
-// n >= min_sites unless allowed, vector_length >= 1 and the fixed-point bound.
+// n >= min_sites unless allowed, vector_length <= 2^26 (0 = set per round)
+// and the fixed-point bound.
 common::Status ValidateSecAggConfig(const SecAggConfig& config);
 
 struct RoundId {
@@ -294,6 +302,7 @@ class ServerSession {
   std::map<std::string, std::vector<EncryptedShare>> shares_from_;
   std::set<std::string> u2_;
   std::map<std::string, std::vector<std::uint64_t>> masked_;
+  std::size_t round_length_ = 0;  // this round's vector length (0 = not yet fixed)
   std::vector<std::string> u3_;
   std::vector<std::string> dropped_;
   std::map<std::string, UnmaskResponse> responses_;
