@@ -10,9 +10,12 @@
 // set size of the process.
 //
 //   fedrad_bench_radiomics [--repeat N] [--spacing MM] [--params FILE] [--dump FILE]
+//                          [--tuned-malloc]
 //
 // --dump FILE writes the features of one run as "name,value" lines (%.17g),
-// to compare the results of two builds bit for bit.
+// to compare the results of two builds bit for bit. --tuned-malloc applies the
+// allocator setting of `fedrad extract`'s workers (TuneAllocatorForExtraction)
+// first, so the per-image time matches what a worker sees between cases.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
   double spacing = 0.2;
   std::string params_path;
   std::string dump_path;
+  bool tuned_malloc = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--repeat" && i + 1 < argc) {
@@ -122,8 +126,12 @@ int main(int argc, char** argv) {
       params_path = argv[++i];
     } else if (arg == "--dump" && i + 1 < argc) {
       dump_path = argv[++i];
+    } else if (arg == "--tuned-malloc") {
+      tuned_malloc = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--repeat N] [--spacing MM] [--params FILE] [--dump FILE]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--repeat N] [--spacing MM] [--params FILE] [--dump FILE] "
+                   "[--tuned-malloc]\n",
                    argv[0]);
       return 2;
     }
@@ -136,6 +144,9 @@ int main(int argc, char** argv) {
       return 1;
     }
     params = *loaded;
+  }
+  if (tuned_malloc && !fedrad::site_agent::radiomics::TuneAllocatorForExtraction()) {
+    std::fprintf(stderr, "--tuned-malloc: not available with this C library\n");
   }
   const long rss_before = PeakRssKiB();
   const RssSplit split_before = CurrentRss();
@@ -159,8 +170,8 @@ int main(int argc, char** argv) {
   std::printf("image 800x600, spacing %.3g mm, regions lesion/ring5mm/parenchyma\n", spacing);
   std::printf("image types: %s%zu filtered; features per image: %zu\n",
               params.original ? "original + " : "", params.filters.size(), features);
-  std::printf("per image (1 thread, %d runs): median %.1f ms, min %.1f ms, max %.1f ms\n", repeat,
-              ms[ms.size() / 2], ms.front(), ms.back());
+  std::printf("per image (1 thread, %d runs%s): median %.1f ms, min %.1f ms, max %.1f ms\n", repeat,
+              tuned_malloc ? ", tuned malloc" : "", ms[ms.size() / 2], ms.front(), ms.back());
   const RssSplit split_after = CurrentRss();
   std::printf("peak RSS: %.1f MB (before workload %.1f MB)\n",
               static_cast<double>(PeakRssKiB()) / 1024.0, static_cast<double>(rss_before) / 1024.0);

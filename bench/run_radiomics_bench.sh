@@ -36,6 +36,9 @@ make_cohort="${build_dir}/bench/fedrad_make_cohort"
 echo "== per-image benchmark (${repeat} runs)"
 bench_out="$("${bench}" --repeat "${repeat}")"
 echo "${bench_out}"
+echo "== per-image benchmark with the extract workers' allocator setting (--tuned-malloc)"
+bench_tuned="$("${bench}" --repeat "${repeat}" --tuned-malloc)"
+echo "${bench_tuned}"
 
 echo "== fedrad extract throughput (${cases} cases)"
 cohort="${build_dir}/bench-cohort"
@@ -68,6 +71,7 @@ fi
 
 echo "== summary"
 echo "${bench_out}" | grep -E "^per image|^peak RSS|^RSS"
+echo "${bench_tuned}" | grep -E "^per image|^peak RSS"
 awk -v n="${cases}" -v t1="${t1}" -v t2="${t2}" -v r1="${rss1}" -v r2="${rss2}" 'BEGIN {
   printf "extract --jobs 1: %.2f s, %.1f cases/s, %.1f ms/case, peak RSS %.1f MB\n", t1, n / t1, 1000 * t1 / n, r1
   printf "extract --jobs 2: %.2f s, %.1f cases/s, %.1f ms/case, peak RSS %.1f MB\n", t2, n / t2, 1000 * t2 / n, r2

@@ -247,6 +247,9 @@ common::Result<ExtractSummary> RunExtract(const ExtractOptions& options, std::os
     }
   };
   const int jobs = std::max(1, std::min<int>(options.jobs, static_cast<int>(cases.size())));
+  // Keep each worker's freed working set mapped between cases instead of
+  // returning it to the kernel and faulting it in again (see the function).
+  radiomics::TuneAllocatorForExtraction();
   std::vector<std::thread> threads;
   for (int t = 1; t < jobs; ++t) threads.emplace_back(worker);
   worker();

@@ -161,6 +161,14 @@ struct Range {
 // as Binner::Level for a non-constant ROI, i.e. level = min(ClampLevel(
 // floor(count (x - lo) / (hi - lo)) + 1), top), top for x >= hi, and 0 outside
 // the mask or for non-finite x. Returns the largest level written.
+//
+// The floor is taken after clamping: with t = count (x - lo) / (hi - lo)
+// (computed as before), t is clamped to [0, kMaxDiscretisationLevels] (NaN to
+// 0) and truncated, which is floor(t) there (t >= 0). This equals clamping
+// floor(t) + 1 to [1, kMaxDiscretisationLevels] and then to top (<= the
+// maximum): NaN and t < 0 give 1 either way, t >= the maximum gives top
+// either way, and in between both are floor(t) + 1. GCC 12 does not
+// vectorise std::floor here; the truncating conversion it does.
 FEDRAD_DISCRETISE_KERNEL int FixedBinCountLevels(const double* values, const std::uint8_t* mask,
                                                  int* levels, std::size_t n, double lo, double hi,
                                                  int count) {
@@ -170,10 +178,10 @@ FEDRAD_DISCRETISE_KERNEL int FixedBinCountLevels(const double* values, const std
   int max_level = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const double x = values[i];
-    double q = std::floor(count_d * (x - lo) / span) + 1.0;
-    q = q >= 1.0 ? q : 1.0;  // also catches NaN
-    q = q < kMaxLevelsAsDouble ? q : kMaxLevelsAsDouble;
-    int level = std::min(static_cast<int>(q), top);
+    double t = count_d * (x - lo) / span;
+    t = t >= 0.0 ? t : 0.0;  // also catches NaN
+    t = t < kMaxLevelsAsDouble ? t : kMaxLevelsAsDouble;
+    int level = std::min(static_cast<int>(t) + 1, top);
     level = x >= hi ? top : level;
     level = (mask[i] != 0 && std::fabs(x) <= std::numeric_limits<double>::max()) ? level : 0;
     levels[i] = level;
@@ -402,23 +410,27 @@ DiscretisedValues DiscretiseValues(std::span<const double> values,
 std::vector<double> RoiValues(const Image& image, const Mask& mask) {
   std::vector<double> values;
   if (!SameSize(image, mask)) return values;
+  // Branch-free compaction: every value is written at the next free slot,
+  // which advances only for ROI pixels (the buffer has one spare slot).
+  values.resize(mask.data.size() + 1);
   std::size_t count = 0;
-  for (std::uint8_t m : mask.data) count += m != 0 ? 1 : 0;
-  values.reserve(count);
   for (std::size_t i = 0; i < mask.data.size(); ++i) {
-    if (mask.data[i] != 0) values.push_back(image.pixels.data[i]);
+    values[count] = image.pixels.data[i];
+    count += mask.data[i] != 0 ? 1 : 0;
   }
+  values.resize(count);
   return values;
 }
 
 std::vector<int> RoiLevels(const LevelImage& levels) {
-  std::vector<int> out;
+  // Branch-free compaction, as in RoiValues.
+  std::vector<int> out(levels.levels.data.size() + 1);
   std::size_t count = 0;
-  for (int level : levels.levels.data) count += level > 0 ? 1 : 0;
-  out.reserve(count);
   for (int level : levels.levels.data) {
-    if (level > 0) out.push_back(level);
+    out[count] = level;
+    count += level > 0 ? 1 : 0;
   }
+  out.resize(count);
   return out;
 }
 

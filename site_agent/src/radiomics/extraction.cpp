@@ -4,7 +4,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <set>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "fedrad/common/csv.hpp"
 #include "fedrad/common/hash.hpp"
@@ -60,16 +65,22 @@ const std::map<std::string, std::vector<std::string>>& FamilyFeatureNames();
 // Each family's features are those of its *Features2D() function, bit for bit.
 class FamilyComputer {
  public:
+  // `border_distance` (may be null): BorderDistanceMap of a mask with
+  // `border_roi_pixels` ROI pixels that contains the levels' ROI; used for
+  // the GLDZM when the two ROIs have the same size (so are equal).
   FamilyComputer(const IntensityRoi& roi, const LevelImage& levels, const Image& original_for_shape,
                  const Mask& region_mask, const ExtractionParams& params, bool want_glszm,
-                 bool want_gldzm)
+                 bool want_gldzm, const Grid<int>* border_distance = nullptr,
+                 std::size_t border_roi_pixels = 0)
       : roi_(roi),
         levels_(levels),
         original_for_shape_(original_for_shape),
         region_mask_(region_mask),
         params_(params),
         want_glszm_(want_glszm),
-        want_gldzm_(want_gldzm) {}
+        want_gldzm_(want_gldzm),
+        border_distance_(border_distance),
+        border_roi_pixels_(border_roi_pixels) {}
 
   FeatureList Compute(const std::string& family) {
     if (family == "firstorder") {
@@ -81,8 +92,14 @@ class FamilyComputer {
                                         params_.first_order.percentile_method);
     }
     if (family == "shape2D") return Shape2DFeatures(region_mask_, original_for_shape_.spacing);
-    if (family == "glcm") return GlcmFeatures2D(levels_, params_.aggregation, params_.glcm);
-    if (family == "glrlm") return GlrlmFeatures2D(levels_, params_.aggregation);
+    // (The texture kernels get the box and zero-bordered copy made once.)
+    if (family == "glcm") {
+      return texture_internal::GlcmFeaturesPrepared(levels_, Prepared(), params_.aggregation,
+                                                    params_.glcm);
+    }
+    if (family == "glrlm") {
+      return texture_internal::GlrlmFeaturesPrepared(levels_, Prepared().box, params_.aggregation);
+    }
     if (family == "glszm") {
       // As GlszmFeatures2D (the one-slice mean of GlszmFeaturesPerSlice).
       const Glszm& glszm = Zones().first;
@@ -112,7 +129,7 @@ class FamilyComputer {
     if (family == "ngtdm") {
       if (!FusedNeighbourhoods()) return NgtdmFeatures2D(levels_, params_.ngtdm_distance);
       // As NgtdmFeatures2D (the one-slice mean of NgtdmFeaturesPerSlice).
-      if (texture_internal::FindRoiBox(levels_).empty()) return {};
+      if (Prepared().box.empty()) return {};
       const Ngtdm& ngtdm = NgtdmMatrix();
       if (ngtdm.TotalCount() <= 0.0) return NgtdmFeatures(Ngtdm{});
       texture_internal::ValueMean<kNgtdmFeatureDefs.size()> mean;
@@ -123,6 +140,20 @@ class FamilyComputer {
   }
 
  private:
+  // The levels' ROI box and its copy with a zero border of 1 (GLCM at
+  // distance 1, NGTDM/NGLDM, zones), made on first use.
+  const texture_internal::PreparedLevels& Prepared() {
+    if (!prepared_) {
+      prepared_.emplace();
+      prepared_->box = texture_internal::FindRoiBox(levels_);
+      if (!prepared_->box.empty()) {
+        padded_ = texture_internal::MakePaddedLevels(levels_, prepared_->box, 1);
+        prepared_->padded = &*padded_;
+      }
+    }
+    return *prepared_;
+  }
+
   const std::vector<int>& RoiLevelList() {
     if (!roi_levels_) roi_levels_ = RoiLevels(levels_);
     return *roi_levels_;
@@ -139,7 +170,8 @@ class FamilyComputer {
   void BuildFused() {
     ngldm_.emplace();
     ngtdm_.emplace();
-    texture_internal::BuildNgtdmAndNgldm8(levels_, params_.ngldm.alpha, *ngtdm_, *ngldm_);
+    texture_internal::BuildNgtdmAndNgldm8(levels_, params_.ngldm.alpha, *ngtdm_, *ngldm_,
+                                          &Prepared());
   }
 
   const Ngldm& NgldmMatrix() {
@@ -161,8 +193,15 @@ class FamilyComputer {
   const std::pair<Glszm, Gldzm>& Zones() {
     if (!zones_) {
       zones_.emplace();
-      BuildZoneMatrices(levels_, params_.zone_connectivity, want_glszm_ ? &zones_->first : nullptr,
-                        want_gldzm_ ? &zones_->second : nullptr);
+      // The region's border distances serve every image type whose ROI is
+      // the region's (no pixel dropped by re-segmentation or as not finite).
+      const Grid<int>* distance =
+          border_distance_ != nullptr && want_gldzm_ && RoiLevelList().size() == border_roi_pixels_
+              ? border_distance_
+              : nullptr;
+      texture_internal::BuildZoneMatricesWithDistance(
+          levels_, params_.zone_connectivity, want_glszm_ ? &zones_->first : nullptr,
+          want_gldzm_ ? &zones_->second : nullptr, nullptr, distance, &Prepared());
     }
     return *zones_;
   }
@@ -174,6 +213,10 @@ class FamilyComputer {
   const ExtractionParams& params_;
   bool want_glszm_;
   bool want_gldzm_;
+  const Grid<int>* border_distance_;
+  std::size_t border_roi_pixels_;
+  std::optional<texture_internal::PreparedLevels> prepared_;
+  std::optional<texture_internal::PaddedLevels> padded_;
   std::optional<std::vector<int>> roi_levels_;
   std::optional<Ngldm> ngldm_;
   std::optional<Ngtdm> ngtdm_;
@@ -254,6 +297,14 @@ RegionInfo DescribeRegion(const std::string& name, const Mask& mask) {
   }
   if (info.pixels == 0) info.min_x = info.min_y = 0;
   return info;
+}
+
+// Whether every value is finite (no NaN, no infinity); branch-free, so
+// vectorised.
+bool AllFinite(const std::vector<double>& values) {
+  bool finite = true;
+  for (double v : values) finite &= std::fabs(v) <= std::numeric_limits<double>::max();
+  return finite;
 }
 
 template <typename T>
@@ -847,6 +898,15 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
     filtered_settings.resegment_min.reset();
     filtered_settings.resegment_max.reset();
 
+    // GLDZM border distances of the region's ROI, shared by its image types
+    // (the zone labelling checks that an image type's ROI is this one).
+    std::optional<Grid<int>> border_distance;
+    std::size_t intensity_pixels = 0;
+    if (want_gldzm) {
+      border_distance = BorderDistanceMap(intensity_mask);
+      intensity_pixels = CountRoi(intensity_mask);
+    }
+
     std::string level_error;
     // Takes the image: it becomes the IntensityRoi's image without a copy
     // (what PrepareIntensityRoi does, as normalisation is off at this point).
@@ -855,8 +915,12 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
       const DiscretisationSettings& settings = is_original ? roi_settings : filtered_settings;
       IntensityRoi roi;
       roi.image = std::move(img);
-      // The original's re-segmented mask is intensity_mask itself.
-      roi.mask = is_original ? intensity_mask : ResegmentMask(roi.image, intensity_mask, settings);
+      // The original's re-segmented mask is intensity_mask itself; so is a
+      // filtered image's when every value is finite (its settings have no
+      // range: ResegmentMask would only drop non-finite values).
+      const bool keep_mask = is_original || (!settings.resegment_min && !settings.resegment_max &&
+                                             AllFinite(roi.image.pixels.data));
+      roi.mask = keep_mask ? intensity_mask : ResegmentMask(roi.image, intensity_mask, settings);
       if (CountRoi(roi.mask) == 0) {
         result.warnings.push_back(region_name + "/" + image_name +
                                   ": no pixel left after re-segmentation; features absent");
@@ -870,7 +934,8 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
                       " texture matrices allow; increase setting.binWidth or set binCount";
         return;
       }
-      FamilyComputer computer(roi, levels, roi.image, window_mask, params, want_glszm, want_gldzm);
+      FamilyComputer computer(roi, levels, roi.image, window_mask, params, want_glszm, want_gldzm,
+                              border_distance ? &*border_distance : nullptr, intensity_pixels);
       for (const std::string& family : kFeatureFamilies) {
         if (params.families.count(family) == 0) continue;
         if (family == "shape2D" && !with_shape) continue;
@@ -967,6 +1032,14 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
     if (!level_error.empty()) return common::InvalidArgument(case_id + ": " + level_error);
   }
   return result;
+}
+
+bool TuneAllocatorForExtraction() {
+#if defined(__GLIBC__)
+  return mallopt(M_MMAP_THRESHOLD, 64 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 128 << 20) == 1;
+#else
+  return false;
+#endif
 }
 
 common::Result<CaseResult> ExtractCase(const CaseInput& input, const ExtractionParams& params) {

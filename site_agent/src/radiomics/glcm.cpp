@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -112,10 +113,16 @@ void AccumulateInBox(const LevelImage& image, const RoiBox& box, Offset2D direct
 template <std::size_t kOffsets>
 void CountPairsInBox(const LevelImage& image, const RoiBox& box,
                      const std::array<Offset2D, kOffsets>& offsets,
-                     std::vector<std::uint32_t>& counts) {
+                     std::vector<std::uint32_t>& counts,
+                     const texture_internal::PaddedLevels* padded) {
   int pad = 1;
   for (const Offset2D& o : offsets) pad = std::max({pad, std::abs(o.dx), std::abs(o.dy)});
-  const texture_internal::PaddedLevels work = texture_internal::MakePaddedLevels(image, box, pad);
+  // (A supplied copy of the box with a wide enough border serves as well.)
+  std::optional<texture_internal::PaddedLevels> own_work;
+  if (padded == nullptr || padded->pad < pad) {
+    own_work = texture_internal::MakePaddedLevels(image, box, pad);
+  }
+  const texture_internal::PaddedLevels& work = own_work ? *own_work : *padded;
   const auto ng1 = static_cast<std::size_t>(image.num_levels) + 1;
   const std::size_t cells1 = ng1 * ng1;
   counts.assign(kOffsets * cells1, 0);
@@ -441,23 +448,24 @@ FeatureList GlcmFeatures(const Glcm& glcm) {
   return texture_internal::MakeFeatureList(kGlcmFeatureDefs, values);
 }
 
-FeatureList GlcmFeaturesPerSlice(std::span<const LevelImage> slices,
-                                 DirectionAggregation aggregation, const GlcmOptions& options) {
-  const std::vector<Offset2D> offsets = GlcmOffsets(options);
-  texture_internal::ValueMean<kGlcmFeatureDefs.size()> mean;
-  bool any_roi = false;
+namespace {
+
+// The features of one slice with a non-empty ROI box added to `mean`
+// (GlcmFeaturesPerSlice's loop body).
+void AddSliceGlcmFeatures(const LevelImage& slice, const RoiBox& box,
+                          const texture_internal::PaddedLevels* padded,
+                          const std::vector<Offset2D>& offsets, DirectionAggregation aggregation,
+                          const GlcmOptions& options,
+                          texture_internal::ValueMean<kGlcmFeatureDefs.size()>& mean) {
   Glcm buffer;  // reused for every matrix
   std::vector<std::uint32_t> scratch;
-  for (const LevelImage& slice : slices) {
-    const RoiBox box = FindRoiBox(slice);
-    if (box.empty()) continue;
-    any_roi = true;
+  {
     if (offsets.size() == kTextureDirections2D.size()) {
       // The usual four offsets: counted in one pass. The counts are whole
       // numbers, so the matrices equal those of AccumulateInBox exactly.
       std::array<Offset2D, kTextureDirections2D.size()> four{};
       std::copy(offsets.begin(), offsets.end(), four.begin());
-      CountPairsInBox(slice, box, four, scratch);
+      CountPairsInBox(slice, box, four, scratch, padded);
       if (aggregation == DirectionAggregation::kAverage) {
         for (std::size_t k = 0; k < four.size(); ++k) {
           ResetGlcm(slice.num_levels, buffer);
@@ -471,7 +479,7 @@ FeatureList GlcmFeaturesPerSlice(std::span<const LevelImage> slices,
         }
         if (buffer.Total() > 0.0) mean.Add(ComputeGlcmValues(buffer));
       }
-      continue;
+      return;
     }
     if (aggregation == DirectionAggregation::kAverage) {
       for (Offset2D offset : offsets) {
@@ -487,7 +495,33 @@ FeatureList GlcmFeaturesPerSlice(std::span<const LevelImage> slices,
       if (buffer.Total() > 0.0) mean.Add(ComputeGlcmValues(buffer));
     }
   }
+}
+
+}  // namespace
+
+FeatureList GlcmFeaturesPerSlice(std::span<const LevelImage> slices,
+                                 DirectionAggregation aggregation, const GlcmOptions& options) {
+  const std::vector<Offset2D> offsets = GlcmOffsets(options);
+  texture_internal::ValueMean<kGlcmFeatureDefs.size()> mean;
+  bool any_roi = false;
+  for (const LevelImage& slice : slices) {
+    const RoiBox box = FindRoiBox(slice);
+    if (box.empty()) continue;
+    any_roi = true;
+    AddSliceGlcmFeatures(slice, box, nullptr, offsets, aggregation, options, mean);
+  }
   if (!any_roi) return {};
+  return texture_internal::MakeFeatureList(kGlcmFeatureDefs, mean.Mean());
+}
+
+FeatureList texture_internal::GlcmFeaturesPrepared(const LevelImage& image,
+                                                   const PreparedLevels& prepared,
+                                                   DirectionAggregation aggregation,
+                                                   const GlcmOptions& options) {
+  if (prepared.box.empty()) return {};
+  const std::vector<Offset2D> offsets = GlcmOffsets(options);
+  texture_internal::ValueMean<kGlcmFeatureDefs.size()> mean;
+  AddSliceGlcmFeatures(image, prepared.box, prepared.padded, offsets, aggregation, options, mean);
   return texture_internal::MakeFeatureList(kGlcmFeatureDefs, mean.Mean());
 }
 

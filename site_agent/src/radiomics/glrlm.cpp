@@ -106,12 +106,64 @@ void CountWalkedRuns(const LevelImage& image, const RoiBox& box, int dx, int dy,
   num_pixels = pixels;
 }
 
+// Row-at-a-time run counting for the vertical and the two diagonal
+// directions. A pixel's predecessor along such a direction lies in the row
+// above (shifted by -1, 0 or +1 column). For the n pixels of a row, with
+// `prev` the levels of their predecessors and `len_old` the lengths of the
+// runs those predecessors end (so far):
+//   idx[i]     = the run-end cell level * columns1 + length of the
+//                predecessor's run if the level changes here (the run ended
+//                at the predecessor), else one of 8 spare cells (nothing
+//                ended; spreading them over 8 cells keeps consecutive
+//                increments off one counter);
+//   len_new[i] = the length of the run through this pixel so far.
+// Element-wise and branch-free, so the compiler vectorises it (also compiled
+// for AVX2, selected at run time; integer arithmetic, exact either way).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FEDRAD_RUN_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define FEDRAD_RUN_KERNEL
+#endif
+FEDRAD_RUN_KERNEL void RunStep(const int* __restrict cur, const int* __restrict prev,
+                               const int* __restrict len_old, int* __restrict len_new,
+                               std::uint32_t* __restrict idx, int n, std::uint32_t columns1,
+                               std::uint32_t spare) {
+  for (int i = 0; i < n; ++i) {
+    const bool same = cur[i] == prev[i];
+    idx[i] = same ? spare + (static_cast<std::uint32_t>(i) & 7U)
+                  : static_cast<std::uint32_t>(prev[i]) * columns1 +
+                        static_cast<std::uint32_t>(len_old[i]);
+    len_new[i] = same ? len_old[i] + 1 : 1;
+  }
+}
+
+// Number of non-zero values (vectorised).
+FEDRAD_RUN_KERNEL std::size_t CountNonZero(const int* __restrict row, int n) {
+  std::size_t count = 0;
+  for (int i = 0; i < n; ++i) count += row[i] != 0 ? 1 : 0;
+  return count;
+}
+
 // The GLRLMs of the four kTextureDirections2D, (1,0), (1,1), (0,1) and
-// (-1,1), in one row-major pass over the box: each direction keeps the state
-// of its lines as CountUnitRuns does, and counts its run ends into its own
-// (Ng+1) x (max_length+1) table (the four tables take turns, so neighbouring
-// pixels do not serialise on one counter). The counts, and so the matrices,
-// equal those of BuildGlrlmInBox direction by direction.
+// (-1,1), from one pass over the box's rows. Each direction counts its run
+// ends into its own (Ng+1) x (max_length+1) table indexed [level][length],
+// whose row 0 absorbs the runs of level 0 (outside the ROI), plus 8 spare
+// cells for "no run ended here". The counts, and so the matrices, equal
+// those of BuildGlrlmInBox direction by direction (a run of the direction
+// is counted once, with its level and length, when its line changes level
+// or leaves the box).
+//
+// How: a virtual all-zero row above the box (lengths 0) starts every line.
+// For row y, RunStep compares each pixel with its predecessor in row y - 1:
+// (x, y-1) for (0,1), (x-1, y-1) for (1,1), (x+1, y-1) for (-1,1); where the
+// level changes, the predecessor's run ends. The (1,1) lines also end at the
+// right edge (pixel (w-1, y-1) has no successor) and the (-1,1) lines at the
+// left edge (pixel (0, y-1)): column 0, resp. w-1, of this row has no
+// predecessor, so its cell holds that edge run's end instead. After the
+// last row every line's run ends. The horizontal runs keep their state in
+// registers, as before. Zero-level runs are at most as long as the lines
+// (the virtual row adds a length-0 start), so every index stays inside its
+// table.
 std::array<Glrlm, 4> BuildFourGlrlmsInBox(const LevelImage& image, const RoiBox& box) {
   const int width = image.levels.width;
   const int w = box.width();
@@ -123,95 +175,102 @@ std::array<Glrlm, 4> BuildFourGlrlmsInBox(const LevelImage& image, const RoiBox&
   std::array<std::vector<std::uint32_t>, 4> ends;
   for (std::size_t d = 0; d < 4; ++d) {
     columns1[d] = static_cast<std::size_t>(max_length[d]) + 1;
-    ends[d].assign(ng1 * columns1[d], 0);
+    ends[d].assign(ng1 * columns1[d] + 8, 0);
   }
   std::uint32_t* horizontal = ends[0].data();
   std::uint32_t* diagonal = ends[1].data();
   std::uint32_t* vertical = ends[2].data();
   std::uint32_t* anti = ends[3].data();
   const std::size_t c_h = columns1[0];
-  const std::size_t c_d = columns1[1];
-  const std::size_t c_v = columns1[2];
-  const std::size_t c_a = columns1[3];
-  // Line states: vertical line x; diagonal line x - y + h - 1; anti-diagonal x + y.
-  const auto num_diagonals = static_cast<std::size_t>(w + h - 1);
-  std::vector<int> v_level(static_cast<std::size_t>(w), 0);
-  std::vector<int> v_length(static_cast<std::size_t>(w), 0);
-  std::vector<int> d_level(num_diagonals, 0);
-  std::vector<int> d_length(num_diagonals, 0);
-  std::vector<int> a_level(num_diagonals, 0);
-  std::vector<int> a_length(num_diagonals, 0);
+  const auto c_d = static_cast<std::uint32_t>(columns1[1]);
+  const auto c_v = static_cast<std::uint32_t>(columns1[2]);
+  const auto c_a = static_cast<std::uint32_t>(columns1[3]);
+  const auto spare_d = static_cast<std::uint32_t>(ng1 * columns1[1]);
+  const auto spare_v = static_cast<std::uint32_t>(ng1 * columns1[2]);
+  const auto spare_a = static_cast<std::uint32_t>(ng1 * columns1[3]);
+
+  const auto wz = static_cast<std::size_t>(w);
+  // One block: the virtual zero row, lengths (old and new) per direction,
+  // and the cell indices of the current row.
+  std::vector<int> buffers(7 * wz, 0);
+  const int* zero_row = buffers.data();
+  int* v_len = buffers.data() + wz;
+  int* v_len_next = buffers.data() + 2 * wz;
+  int* d_len = buffers.data() + 3 * wz;
+  int* d_len_next = buffers.data() + 4 * wz;
+  int* a_len = buffers.data() + 5 * wz;
+  int* a_len_next = buffers.data() + 6 * wz;
+  std::vector<std::uint32_t> cells(3 * wz, 0);
+  std::uint32_t* idx_v = cells.data();
+  std::uint32_t* idx_d = cells.data() + wz;
+  std::uint32_t* idx_a = cells.data() + 2 * wz;
+
   std::size_t pixels = 0;
+  const int* prev = zero_row;
   for (int y = 0; y < h; ++y) {
     const int* row = image.levels.data.data() + Index(box.x0, box.y0 + y, width);
-    int* dl = d_level.data() + (h - 1 - y);
-    int* dn = d_length.data() + (h - 1 - y);
-    int* al = a_level.data() + y;
-    int* an = a_length.data() + y;
-    int level = 0;
-    int length = 0;
-    for (int x = 0; x < w; ++x) {
-      const int v = row[x];
-      pixels += v != 0 ? 1 : 0;
-      // Horizontal: state in registers.
-      {
-        const bool changed = v != level;
-        horizontal[static_cast<std::size_t>(level) * c_h + static_cast<std::size_t>(length)] +=
-            changed ? 1U : 0U;
-        length = changed ? 1 : length + 1;
-        level = v;
-      }
-      {
-        const int l = dl[x];
-        const int n = dn[x];
-        const bool changed = v != l;
-        diagonal[static_cast<std::size_t>(l) * c_d + static_cast<std::size_t>(n)] +=
-            changed ? 1U : 0U;
-        dn[x] = changed ? 1 : n + 1;
-        dl[x] = v;
-      }
-      {
-        const int l = v_level[static_cast<std::size_t>(x)];
-        const int n = v_length[static_cast<std::size_t>(x)];
-        const bool changed = v != l;
-        vertical[static_cast<std::size_t>(l) * c_v + static_cast<std::size_t>(n)] +=
-            changed ? 1U : 0U;
-        v_length[static_cast<std::size_t>(x)] = changed ? 1 : n + 1;
-        v_level[static_cast<std::size_t>(x)] = v;
-      }
-      {
-        const int l = al[x];
-        const int n = an[x];
-        const bool changed = v != l;
-        anti[static_cast<std::size_t>(l) * c_a + static_cast<std::size_t>(n)] += changed ? 1U : 0U;
-        an[x] = changed ? 1 : n + 1;
-        al[x] = v;
-      }
+    pixels += CountNonZero(row, w);
+    RunStep(row, prev, v_len, v_len_next, idx_v, w, c_v, spare_v);
+    if (w > 1) {
+      RunStep(row + 1, prev, d_len, d_len_next + 1, idx_d + 1, w - 1, c_d, spare_d);
+      RunStep(row, prev + 1, a_len + 1, a_len_next, idx_a, w - 1, c_a, spare_a);
     }
-    horizontal[static_cast<std::size_t>(level) * c_h + static_cast<std::size_t>(length)] += 1;
+    // Edge runs: (1,1) line through (w-1, y-1), (-1,1) line through (0, y-1).
+    idx_d[0] =
+        static_cast<std::uint32_t>(prev[w - 1]) * c_d + static_cast<std::uint32_t>(d_len[w - 1]);
+    d_len_next[0] = 1;
+    idx_a[w - 1] = static_cast<std::uint32_t>(prev[0]) * c_a + static_cast<std::uint32_t>(a_len[0]);
+    a_len_next[w - 1] = 1;
+    int level = 0;
+    std::size_t start = 0;
+    for (std::size_t x = 0; x < wz; ++x) {
+      ++vertical[idx_v[x]];
+      ++diagonal[idx_d[x]];
+      ++anti[idx_a[x]];
+      // Horizontal: the run of `level` that started at `start` ends before x
+      // when the level changes (a level-0 run lands in row 0).
+      const int v = row[x];
+      const bool changed = v != level;
+      horizontal[static_cast<std::size_t>(level) * c_h + (x - start)] += changed ? 1U : 0U;
+      start = changed ? x : start;
+      level = v;
+    }
+    horizontal[static_cast<std::size_t>(level) * c_h + (wz - start)] += 1;
+    std::swap(v_len, v_len_next);
+    std::swap(d_len, d_len_next);
+    std::swap(a_len, a_len_next);
+    prev = row;
   }
-  for (std::size_t line = 0; line < v_level.size(); ++line) {
-    vertical[static_cast<std::size_t>(v_level[line]) * c_v +
-             static_cast<std::size_t>(v_length[line])] += 1;
+  // Every line's last run ends at the bottom row.
+  for (std::size_t x = 0; x < wz; ++x) {
+    const auto level = static_cast<std::uint32_t>(prev[x]);
+    ++vertical[level * c_v + static_cast<std::uint32_t>(v_len[x])];
+    ++diagonal[level * c_d + static_cast<std::uint32_t>(d_len[x])];
+    ++anti[level * c_a + static_cast<std::uint32_t>(a_len[x])];
   }
-  for (std::size_t line = 0; line < num_diagonals; ++line) {
-    diagonal[static_cast<std::size_t>(d_level[line]) * c_d +
-             static_cast<std::size_t>(d_length[line])] += 1;
-    anti[static_cast<std::size_t>(a_level[line]) * c_a +
-         static_cast<std::size_t>(a_length[line])] += 1;
-  }
+  // The matrices with their trailing all-zero columns already dropped: the
+  // longest run length that occurs (over the levels 1..Ng) is found first,
+  // so the result equals DenseLevelSizeMatrix + copy + TrimTrailingColumns.
   std::array<Glrlm, 4> out;
   for (std::size_t d = 0; d < 4; ++d) {
     const auto columns = static_cast<std::size_t>(max_length[d]);
-    out[d] = texture_internal::DenseLevelSizeMatrix(image.num_levels, max_length[d]);
-    for (int level = 1; level <= image.num_levels; ++level) {
-      for (std::size_t length = 1; length <= columns; ++length) {
-        out[d].counts[static_cast<std::size_t>(level - 1) * columns + length - 1] =
-            ends[d][static_cast<std::size_t>(level) * columns1[d] + length];
+    std::size_t used = 0;
+    for (std::size_t level = 1; level < ng1; ++level) {
+      const std::uint32_t* row = ends[d].data() + level * columns1[d];
+      for (std::size_t length = columns; length > used; --length) {
+        if (row[length] != 0) {
+          used = length;
+          break;
+        }
       }
     }
+    out[d] = texture_internal::DenseLevelSizeMatrix(image.num_levels, static_cast<int>(used));
+    for (std::size_t level = 1; level < ng1; ++level) {
+      const std::uint32_t* row = ends[d].data() + level * columns1[d];
+      double* counts = out[d].counts.data() + (level - 1) * used;
+      for (std::size_t length = 1; length <= used; ++length) counts[length - 1] = row[length];
+    }
     out[d].num_voxels = static_cast<double>(pixels);
-    texture_internal::TrimTrailingColumns(out[d]);
   }
   return out;
 }
@@ -276,14 +335,14 @@ FeatureList GlrlmFeatures(const Glrlm& glrlm) {
   return texture_internal::MakeFeatureList(kGlrlmFeatureDefs, ComputeGlrlmValues(glrlm));
 }
 
-FeatureList GlrlmFeaturesPerSlice(std::span<const LevelImage> slices,
-                                  DirectionAggregation aggregation) {
-  texture_internal::ValueMean<kGlrlmFeatureDefs.size()> mean;
-  bool any_roi = false;
-  for (const LevelImage& slice : slices) {
-    const RoiBox box = FindRoiBox(slice);
-    if (box.empty()) continue;
-    any_roi = true;
+namespace {
+
+// The features of one slice with a non-empty ROI box added to `mean`
+// (GlrlmFeaturesPerSlice's loop body).
+void AddSliceGlrlmFeatures(const LevelImage& slice, const RoiBox& box,
+                           DirectionAggregation aggregation,
+                           texture_internal::ValueMean<kGlrlmFeatureDefs.size()>& mean) {
+  {
     static_assert(kTextureDirections2D[0].dx == 1 && kTextureDirections2D[0].dy == 0 &&
                   kTextureDirections2D[1].dx == 1 && kTextureDirections2D[1].dy == 1 &&
                   kTextureDirections2D[2].dx == 0 && kTextureDirections2D[2].dy == 1 &&
@@ -298,7 +357,29 @@ FeatureList GlrlmFeaturesPerSlice(std::span<const LevelImage> slices,
       if (merged.Total() > 0.0) mean.Add(ComputeGlrlmValues(merged));
     }
   }
+}
+
+}  // namespace
+
+FeatureList GlrlmFeaturesPerSlice(std::span<const LevelImage> slices,
+                                  DirectionAggregation aggregation) {
+  texture_internal::ValueMean<kGlrlmFeatureDefs.size()> mean;
+  bool any_roi = false;
+  for (const LevelImage& slice : slices) {
+    const RoiBox box = FindRoiBox(slice);
+    if (box.empty()) continue;
+    any_roi = true;
+    AddSliceGlrlmFeatures(slice, box, aggregation, mean);
+  }
   if (!any_roi) return {};
+  return texture_internal::MakeFeatureList(kGlrlmFeatureDefs, mean.Mean());
+}
+
+FeatureList texture_internal::GlrlmFeaturesPrepared(const LevelImage& image, const RoiBox& box,
+                                                    DirectionAggregation aggregation) {
+  if (box.empty()) return {};
+  texture_internal::ValueMean<kGlrlmFeatureDefs.size()> mean;
+  AddSliceGlrlmFeatures(image, box, aggregation, mean);
   return texture_internal::MakeFeatureList(kGlrlmFeatureDefs, mean.Mean());
 }
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -22,13 +23,6 @@ using texture_internal::RoiBox;
 // Zone sizes counted in a dense table (larger ones are listed).
 constexpr std::size_t kDenseZoneSizes = 64;
 
-struct Step {
-  int dx;
-  int dy;
-};
-constexpr std::array<Step, 8> kSteps = {
-    {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1, -1}, {1, -1}, {-1, 1}}};
-
 void ResetZoneMatrix(int num_levels, LevelSizeMatrix* matrix) {
   if (matrix == nullptr) return;
   *matrix = LevelSizeMatrix{};
@@ -39,13 +33,29 @@ void ResetZoneMatrix(int num_levels, LevelSizeMatrix* matrix) {
 
 void BuildZoneMatrices(const LevelImage& image, Connectivity2D connectivity, Glszm* glszm,
                        Gldzm* gldzm, const Mask* distance_mask) {
-  const RoiBox box = FindRoiBox(image);
+  texture_internal::BuildZoneMatricesWithDistance(image, connectivity, glszm, gldzm, distance_mask,
+                                                  nullptr);
+}
+
+void texture_internal::BuildZoneMatricesWithDistance(const LevelImage& image,
+                                                     Connectivity2D connectivity, Glszm* glszm,
+                                                     Gldzm* gldzm, const Mask* distance_mask,
+                                                     const Grid<int>* border_distance,
+                                                     const PreparedLevels* prepared) {
+  const RoiBox box = prepared != nullptr ? prepared->box : FindRoiBox(image);
   const int width = image.levels.width;
   const int height = image.levels.height;
   if (distance_mask != nullptr && gldzm != nullptr &&
       (distance_mask->width != width || distance_mask->height != height ||
        distance_mask->data.size() != image.levels.data.size())) {
     throw std::invalid_argument("texture: GLDZM distance mask size differs from the image");
+  }
+  if (border_distance != nullptr && gldzm != nullptr &&
+      (distance_mask != nullptr || border_distance->width != width ||
+       border_distance->height != height ||
+       border_distance->data.size() != image.levels.data.size())) {
+    throw std::invalid_argument(
+        "texture: GLDZM border distance map size differs from the image, or comes with a mask");
   }
   if (connectivity != Connectivity2D::kFour && connectivity != Connectivity2D::kEight) {
     throw std::invalid_argument("texture: zone connectivity must be 4 or 8");
@@ -55,9 +65,13 @@ void BuildZoneMatrices(const LevelImage& image, Connectivity2D connectivity, Gls
   ResetZoneMatrix(num_levels, gldzm);
   if (box.empty() || (glszm == nullptr && gldzm == nullptr)) return;
 
-  // Zero-bordered copy of the box; pixels are zeroed once they join a zone.
-  texture_internal::PaddedLevels work = texture_internal::MakePaddedLevels(image, box, 1);
-  int* levels = work.data.data();
+  // Zero-bordered copy of the box (neighbour look-ups need no bounds checks).
+  std::optional<texture_internal::PaddedLevels> own_work;
+  if (prepared == nullptr || prepared->padded == nullptr || prepared->padded->pad < 1) {
+    own_work = texture_internal::MakePaddedLevels(image, box, 1);
+  }
+  const texture_internal::PaddedLevels& work = own_work ? *own_work : *prepared->padded;
+  const int* levels = work.data.data();
 
   // Border distances in the padded layout. The box edge is ROI border for the
   // level image's own ROI (nothing outside the box is ROI), so the padded
@@ -66,7 +80,16 @@ void BuildZoneMatrices(const LevelImage& image, Connectivity2D connectivity, Gls
   std::vector<int> distance;
   int max_distance = 1;
   if (gldzm != nullptr) {
-    if (distance_mask == nullptr) {
+    if (border_distance != nullptr) {
+      // The caller's map of this ROI: equal, inside the box, to the
+      // transform of the padded box (the box's outside neighbours are
+      // outside in both), so only copied.
+      distance.assign(work.data.size(), 0);
+      for (int y = 0; y < box.height(); ++y) {
+        std::copy_n(border_distance->data.data() + Index(box.x0, box.y0 + y, width), box.width(),
+                    distance.data() + work.IndexOf(0, y));
+      }
+    } else if (distance_mask == nullptr) {
       distance = texture_internal::CityBlockDistanceBordered(work.width, work.height, levels);
     } else {
       const std::vector<int> full =
@@ -90,63 +113,135 @@ void BuildZoneMatrices(const LevelImage& image, Connectivity2D connectivity, Gls
   std::vector<std::pair<int, int>> large_zones;  // (size, level)
   std::vector<std::uint32_t> distance_zones(gldzm != nullptr ? ng * distance_columns : 0, 0);
 
-  const int num_steps = connectivity == Connectivity2D::kFour ? 4 : 8;
-  std::array<std::ptrdiff_t, 8> steps{};
-  for (std::size_t s = 0; s < steps.size(); ++s) steps[s] = work.Step(kSteps[s].dx, kSteps[s].dy);
-
-  // Iterative flood fill. Every pixel is pushed at most once (it is zeroed
-  // when pushed), so the stack is a plain array of the box's size; the
-  // neighbour loop has a fixed trip count (4 or 8) so that it unrolls.
-  const auto stack_storage = std::make_unique_for_overwrite<std::ptrdiff_t[]>(
+  // Zone labelling: one raster pass of union-find labelling, then the zones
+  // are read off the label table (no second pass over the pixels).
+  //
+  // What it computes: every zone (maximal set of equal-level ROI pixels,
+  // connected through 4- or 8-neighbours) with its level, its size and the
+  // smallest border distance of its pixels; the matrices below only need
+  // these, so it is equal, zone for zone, to a flood fill from each unvisited
+  // pixel (the labelling this replaced; the unit test
+  // RadiomicsZoneLabellingTest compares the two on random images). Counts
+  // are integers, so the order in which zones are found does not matter.
+  //
+  // How: pixels are visited in raster order; a pixel is joined to its
+  // already visited same-level neighbours (above-left a, above b, above-right
+  // c, left d; only b and d for 4-connectivity). Invariant: after a pixel is
+  // visited, every pair of visited, 8-adjacent (4-adjacent), same-level
+  // pixels lies in one set. With 8-connectivity this needs at most one
+  // union per pixel (the decision tree of Wu, Otoo & Suzuki): if b has the
+  // level, a, c and d (each adjacent to b) are already in b's set; else if c
+  // has it, a or d (not adjacent to c, but adjacent to each other) must be
+  // merged into c's set; else a or d (adjacent to each other). Each pixel
+  // adds itself to its provisional label's size and minimum distance; at the
+  // end, each label's statistics are folded into its set's root (the
+  // smallest label of the set: a union always keeps the smaller root), and
+  // every root is one zone.
+  struct Label {
+    int parent;
+    int size;
+    int distance;  // smallest border distance of the label's pixels
+    int level;
+  };
+  const auto label_storage = std::make_unique_for_overwrite<Label[]>(
       static_cast<std::size_t>(box.width()) * static_cast<std::size_t>(box.height()));
-  std::ptrdiff_t* const stack = stack_storage.get();
-  double num_voxels = 0.0;
-  const auto fill = [&]<int kNumSteps>() {
+  Label* const labels = label_storage.get();
+  // Provisional label per padded pixel; read only where the level matches,
+  // so the border (level 0) and unvisited entries are never read.
+  const auto pixel_label_storage = std::make_unique_for_overwrite<int[]>(work.data.size());
+  int* const pixel_label = pixel_label_storage.get();
+  const auto find = [labels](int label) {
+    while (labels[label].parent != label) {
+      labels[label].parent = labels[labels[label].parent].parent;  // path halving
+      label = labels[label].parent;
+    }
+    return label;
+  };
+  const auto unite = [labels, &find](int p, int q) {
+    p = find(p);
+    q = find(q);
+    if (p < q) {
+      labels[q].parent = p;
+    } else if (q < p) {
+      labels[p].parent = q;
+    }
+  };
+  const std::ptrdiff_t up = work.Step(0, -1);
+  const int* const distances = gldzm != nullptr ? distance.data() : nullptr;
+  int num_labels = 0;
+  const auto label_pass = [&]<bool kEight, bool kDistance>() {
     for (int y = 0; y < box.height(); ++y) {
       const auto row = static_cast<std::ptrdiff_t>(work.IndexOf(0, y));
-      for (int x = 0; x < box.width(); ++x) {
-        const std::ptrdiff_t seed = row + x;
-        const int level = levels[seed];
-        if (level == 0) continue;  // outside, or already in a zone
-        int size = 0;
-        int zone_distance = max_distance;
-        levels[seed] = 0;
-        std::ptrdiff_t* top = stack;
-        *top++ = seed;
-        while (top != stack) {
-          const std::ptrdiff_t k = *--top;
-          ++size;
-          if (gldzm != nullptr) {
-            zone_distance = std::min(zone_distance, distance[static_cast<std::size_t>(k)]);
+      for (std::ptrdiff_t k = row; k < row + box.width(); ++k) {
+        const int level = levels[k];
+        if (level == 0) continue;
+        int label;
+        if (levels[k + up] == level) {
+          label = pixel_label[k + up];
+          if constexpr (!kEight) {
+            if (levels[k - 1] == level) unite(label, pixel_label[k - 1]);
           }
-          for (int s = 0; s < kNumSteps; ++s) {
-            const std::ptrdiff_t neighbour = k + steps[static_cast<std::size_t>(s)];
-            if (levels[neighbour] != level) continue;
-            levels[neighbour] = 0;
-            *top++ = neighbour;
+        } else if (kEight && levels[k + up + 1] == level) {
+          label = pixel_label[k + up + 1];
+          if (levels[k + up - 1] == level) {
+            unite(label, pixel_label[k + up - 1]);
+          } else if (levels[k - 1] == level) {
+            unite(label, pixel_label[k - 1]);
           }
+        } else if (kEight && levels[k + up - 1] == level) {
+          label = pixel_label[k + up - 1];
+        } else if (levels[k - 1] == level) {
+          label = pixel_label[k - 1];
+        } else {
+          label = num_labels++;
+          labels[label] = Label{label, 0, max_distance, level};
         }
-        num_voxels += size;
-        const auto row_index = static_cast<std::size_t>(level - 1);
-        if (glszm != nullptr) {
-          if (static_cast<std::size_t>(size) <= kDenseZoneSizes) {
-            ++small_zones[row_index * kDenseZoneSizes + static_cast<std::size_t>(size - 1)];
-          } else {
-            large_zones.emplace_back(size, level);
-          }
-        }
-        if (gldzm != nullptr) {
-          // ROI pixels outside an explicit distance mask have distance 0: use 1.
-          const int column = std::max(zone_distance, 1) - 1;
-          ++distance_zones[row_index * distance_columns + static_cast<std::size_t>(column)];
+        pixel_label[k] = label;
+        Label& stats = labels[label];
+        ++stats.size;
+        if constexpr (kDistance) {
+          stats.distance = std::min(stats.distance, distances[k]);
         }
       }
     }
   };
-  if (num_steps == 4) {
-    fill.operator()<4>();
+  const bool eight = connectivity == Connectivity2D::kEight;
+  if (eight && gldzm != nullptr) {
+    label_pass.operator()<true, true>();
+  } else if (eight) {
+    label_pass.operator()<true, false>();
+  } else if (gldzm != nullptr) {
+    label_pass.operator()<false, true>();
   } else {
-    fill.operator()<8>();
+    label_pass.operator()<false, false>();
+  }
+  // Fold every label into its root (ascending: a root is smaller than its
+  // members, so it is final when its members are folded).
+  for (int label = 0; label < num_labels; ++label) {
+    const int root = find(label);
+    if (root == label) continue;
+    labels[root].size += labels[label].size;
+    labels[root].distance = std::min(labels[root].distance, labels[label].distance);
+  }
+  double num_voxels = 0.0;
+  for (int label = 0; label < num_labels; ++label) {
+    if (labels[label].parent != label) continue;
+    const int size = labels[label].size;
+    const int level = labels[label].level;
+    num_voxels += size;
+    const auto row_index = static_cast<std::size_t>(level - 1);
+    if (glszm != nullptr) {
+      if (static_cast<std::size_t>(size) <= kDenseZoneSizes) {
+        ++small_zones[row_index * kDenseZoneSizes + static_cast<std::size_t>(size - 1)];
+      } else {
+        large_zones.emplace_back(size, level);
+      }
+    }
+    if (gldzm != nullptr) {
+      // ROI pixels outside an explicit distance mask have distance 0: use 1.
+      const int column = std::max(labels[label].distance, 1) - 1;
+      ++distance_zones[row_index * distance_columns + static_cast<std::size_t>(column)];
+    }
   }
 
   if (glszm != nullptr) {

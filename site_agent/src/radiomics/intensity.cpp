@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <utility>
 #include <vector>
@@ -360,20 +361,44 @@ struct LevelHistogram {
   int num_levels = 0;  // Ng
 };
 
+// Smallest and largest of the levels (INT_MAX / INT_MIN when empty); a
+// branch-free loop the compiler vectorises.
+std::pair<int, int> LevelRange(std::span<const int> levels) {
+  int lowest = std::numeric_limits<int>::max();
+  int highest = std::numeric_limits<int>::min();
+  for (int level : levels) {
+    lowest = std::min(lowest, level);
+    highest = std::max(highest, level);
+  }
+  return {lowest, highest};
+}
+
 LevelHistogram BuildHistogram(std::span<const int> levels, int num_levels) {
-  // One pass: the table grows to the highest level seen.
   const int wanted = std::clamp(num_levels, 0, kMaxDiscretisationLevels);
-  std::vector<std::size_t> counts(static_cast<std::size_t>(std::max(wanted, 64)) + 1, 0);
+  std::vector<std::size_t> counts;
   std::size_t total = 0;
   int highest = 0;
-  for (int level : levels) {
-    if (level < 1 || level > kMaxDiscretisationLevels) continue;
-    if (static_cast<std::size_t>(level) >= counts.size()) {
-      counts.resize(static_cast<std::size_t>(level) + 1, 0);
+  const auto [low, high] = LevelRange(levels);
+  if (!levels.empty() && low >= 1 && high <= kMaxDiscretisationLevels) {
+    // Usual case, every level valid: the table at its final size at once,
+    // then a plain counting loop. The same counts, total and highest level
+    // as the general loop below.
+    counts.assign(static_cast<std::size_t>(std::max({wanted, 64, high})) + 1, 0);
+    for (int level : levels) ++counts[static_cast<std::size_t>(level)];
+    total = levels.size();
+    highest = high;
+  } else {
+    // One pass: the table grows to the highest level seen.
+    counts.assign(static_cast<std::size_t>(std::max(wanted, 64)) + 1, 0);
+    for (int level : levels) {
+      if (level < 1 || level > kMaxDiscretisationLevels) continue;
+      if (static_cast<std::size_t>(level) >= counts.size()) {
+        counts.resize(static_cast<std::size_t>(level) + 1, 0);
+      }
+      ++counts[static_cast<std::size_t>(level)];
+      ++total;
+      highest = std::max(highest, level);
     }
-    ++counts[static_cast<std::size_t>(level)];
-    ++total;
-    highest = std::max(highest, level);
   }
   LevelHistogram h;
   if (highest == 0) return h;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "fedrad/site_agent/radiomics/texture.hpp"
@@ -103,10 +104,51 @@ namespace texture_internal {
 
 namespace {
 
+// Neighbourhood sums of one row of the pass below: for x in [0, w), over the
+// 8 neighbours of centre[x] (`offsets` in the padded layout): sum[x] = sum of
+// their levels, count[x] = number of non-zero ones, dependence[x] = 1 + the
+// number of dependent ones (alpha < 0 selects alpha = 0: equal level, which
+// is then non-zero as the centre's is). Plain integer loops over x, which the
+// compiler vectorises; also compiled for AVX2 (selected at run time; integer
+// arithmetic, so exact either way).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FEDRAD_NEIGHBOUR_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define FEDRAD_NEIGHBOUR_KERNEL
+#endif
+FEDRAD_NEIGHBOUR_KERNEL void NeighbourhoodSums8(const int* centre,
+                                                const std::array<std::ptrdiff_t, 8>& offsets,
+                                                std::size_t w, int alpha, int* __restrict sum,
+                                                int* __restrict count, int* __restrict dependence) {
+  for (std::size_t x = 0; x < w; ++x) {
+    sum[x] = 0;
+    count[x] = 0;
+    dependence[x] = 1;  // the centre itself (IBSI j = 1 + dependent neighbours)
+  }
+  for (std::ptrdiff_t offset : offsets) {
+    const int* neighbour = centre + offset;
+    if (alpha < 0) {
+      for (std::size_t x = 0; x < w; ++x) {
+        const int v = neighbour[x];
+        sum[x] += v;
+        count[x] += v != 0 ? 1 : 0;
+        dependence[x] += v == centre[x] ? 1 : 0;
+      }
+    } else {
+      for (std::size_t x = 0; x < w; ++x) {
+        const int v = neighbour[x];
+        sum[x] += v;
+        count[x] += v != 0 ? 1 : 0;
+        dependence[x] += (v != 0 && std::abs(v - centre[x]) <= alpha) ? 1 : 0;
+      }
+    }
+  }
+}
+
 // The pass of BuildNgtdmAndNgldm8; kAlphaZero: dependent = equal level.
 // Row by row: first the neighbourhood sums, counts and dependences of every
-// pixel of the row, offset by offset (plain integer loops over x, which the
-// compiler vectorises), then the ROI pixels' matrix updates in raster order.
+// pixel of the row (NeighbourhoodSums8), then the ROI pixels' matrix updates
+// in raster order.
 template <bool kAlphaZero>
 double AccumulateNgtdmNgldm8(const PaddedLevels& work, const RoiBox& box, int alpha, Ngtdm& ngtdm,
                              Ngldm& ngldm) {
@@ -124,24 +166,7 @@ double AccumulateNgtdmNgldm8(const PaddedLevels& work, const RoiBox& box, int al
   double num_voxels = 0.0;
   for (int y = 0; y < box.height(); ++y) {
     const int* centre = levels + static_cast<std::ptrdiff_t>(work.IndexOf(0, y));
-    for (std::size_t x = 0; x < w; ++x) {
-      sum[x] = 0;
-      count[x] = 0;
-      dependence[x] = 1;  // the centre itself (IBSI j = 1 + dependent neighbours)
-    }
-    for (std::ptrdiff_t offset : offsets) {
-      const int* neighbour = centre + offset;
-      for (std::size_t x = 0; x < w; ++x) {
-        const int v = neighbour[x];
-        sum[x] += v;
-        count[x] += v != 0 ? 1 : 0;
-        if constexpr (kAlphaZero) {
-          dependence[x] += v == centre[x] ? 1 : 0;
-        } else {
-          dependence[x] += (v != 0 && std::abs(v - centre[x]) <= alpha) ? 1 : 0;
-        }
-      }
-    }
+    NeighbourhoodSums8(centre, offsets, w, kAlphaZero ? -1 : alpha, sum, count, dependence);
     for (std::size_t x = 0; x < w; ++x) {
       const int level = centre[x];
       if (level == 0) continue;
@@ -158,16 +183,21 @@ double AccumulateNgtdmNgldm8(const PaddedLevels& work, const RoiBox& box, int al
 
 }  // namespace
 
-void BuildNgtdmAndNgldm8(const LevelImage& image, int alpha, Ngtdm& ngtdm, Ngldm& ngldm) {
+void BuildNgtdmAndNgldm8(const LevelImage& image, int alpha, Ngtdm& ngtdm, Ngldm& ngldm,
+                         const PreparedLevels* prepared) {
   RequireAtLeast(alpha, 0, "NGLDM alpha");
-  const RoiBox box = FindRoiBox(image);
+  const RoiBox box = prepared != nullptr ? prepared->box : FindRoiBox(image);
   ngtdm = Ngtdm{};
   ngtdm.num_levels = image.num_levels;
   ngtdm.n.assign(static_cast<std::size_t>(image.num_levels), 0.0);
   ngtdm.s.assign(static_cast<std::size_t>(image.num_levels), 0.0);
   ngldm = DenseLevelSizeMatrix(image.num_levels, box.empty() ? 0 : 9);
   if (box.empty()) return;
-  const PaddedLevels work = MakePaddedLevels(image, box, 1);
+  std::optional<PaddedLevels> own_work;
+  if (prepared == nullptr || prepared->padded == nullptr || prepared->padded->pad < 1) {
+    own_work = MakePaddedLevels(image, box, 1);
+  }
+  const PaddedLevels& work = own_work ? *own_work : *prepared->padded;
   ngldm.num_voxels = alpha == 0 ? AccumulateNgtdmNgldm8<true>(work, box, alpha, ngtdm, ngldm)
                                 : AccumulateNgtdmNgldm8<false>(work, box, alpha, ngtdm, ngldm);
   TrimTrailingColumns(ngldm);

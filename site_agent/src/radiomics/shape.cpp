@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 #include <vector>
 
@@ -129,16 +130,14 @@ Shape2DMeasures MeasureShape2D(const Mask& mask, const Spacing& spacing) {
 
   const double sy = spacing.y_mm;
   const double sx = spacing.x_mm;
-  const auto inside = [&](int r, int c) {
-    return r >= 0 && c >= 0 && r < height && c < width && mask.at(c, r) != 0;
-  };
 
   // Pixel count and centroid / covariance of the pixel centres (two passes).
   double sum_r = 0.0, sum_c = 0.0;
   std::size_t n = 0;
+  // (Inside the bounding box, which lies inside the image: no bounds tests.)
   for (int r = row_min; r <= row_max; ++r) {
     for (int c = col_min; c <= col_max; ++c) {
-      if (!inside(r, c)) continue;
+      if (mask.at(c, r) == 0) continue;
       sum_r += static_cast<double>(r - row_min) * sy;
       sum_c += static_cast<double>(c - col_min) * sx;
       ++n;
@@ -150,7 +149,7 @@ Shape2DMeasures MeasureShape2D(const Mask& mask, const Spacing& spacing) {
   double var_r = 0.0, var_c = 0.0, cov = 0.0;
   for (int r = row_min; r <= row_max; ++r) {
     for (int c = col_min; c <= col_max; ++c) {
-      if (!inside(r, c)) continue;
+      if (mask.at(c, r) == 0) continue;
       const double dr = static_cast<double>(r - row_min) * sy - mean_r;
       const double dc = static_cast<double>(c - col_min) * sx - mean_c;
       var_r += dr * dr;
@@ -178,12 +177,30 @@ Shape2DMeasures MeasureShape2D(const Mask& mask, const Spacing& spacing) {
     return Point{(static_cast<double>(r - row_min) + offset[0]) * sy,
                  (static_cast<double>(c - col_min) + offset[1]) * sx};
   };
+  // The bounding box with a one-pixel border of outside pixels (beyond the
+  // box nothing is ROI), so the corner look-ups need no bounds tests:
+  // padded (pr, pc) is image (row_min - 1 + pr, col_min - 1 + pc).
+  const int padded_width = col_max - col_min + 3;
+  const int padded_height = row_max - row_min + 3;
+  std::vector<std::uint8_t> padded(
+      static_cast<std::size_t>(padded_width) * static_cast<std::size_t>(padded_height), 0);
+  for (int r = row_min; r <= row_max; ++r) {
+    for (int c = col_min; c <= col_max; ++c) {
+      padded[static_cast<std::size_t>(c - col_min + 1) +
+             static_cast<std::size_t>(padded_width) * static_cast<std::size_t>(r - row_min + 1)] =
+          mask.at(c, r) != 0 ? 1 : 0;
+    }
+  }
   for (int r = row_min - 1; r <= row_max; ++r) {
+    const std::uint8_t* top = padded.data() + static_cast<std::size_t>(padded_width) *
+                                                  static_cast<std::size_t>(r - row_min + 1);
+    const std::uint8_t* bottom = top + padded_width;
     for (int c = col_min - 1; c <= col_max; ++c) {
-      const bool p0 = inside(r, c);
-      const bool p1 = inside(r, c + 1);
-      const bool p2 = inside(r + 1, c + 1);
-      const bool p3 = inside(r + 1, c);
+      const auto pc = static_cast<std::size_t>(c - col_min + 1);
+      const bool p0 = top[pc] != 0;
+      const bool p1 = top[pc + 1] != 0;
+      const bool p2 = bottom[pc + 1] != 0;
+      const bool p3 = bottom[pc] != 0;
       const unsigned index = (p0 ? 1u : 0u) | (p1 ? 2u : 0u) | (p2 ? 4u : 0u) | (p3 ? 8u : 0u);
       if (index == 0 || index == 15) continue;
       const auto& segments = kSegments[index];

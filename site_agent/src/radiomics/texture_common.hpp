@@ -50,6 +50,24 @@ struct PaddedLevels {
 };
 PaddedLevels MakePaddedLevels(const LevelImage& image, const RoiBox& box, int pad);
 
+// A LevelImage's ROI box (FindRoiBox) and, optionally, its zero-bordered copy
+// (MakePaddedLevels), made once by a caller that runs several families on
+// the same levels and handed to their kernels, which would otherwise each
+// compute the same box and copy again. `padded` (may be null) must be
+// MakePaddedLevels(image, box, padded->pad); a kernel uses it when its pad is
+// large enough, otherwise it makes its own.
+struct PreparedLevels {
+  RoiBox box;
+  const PaddedLevels* padded = nullptr;
+};
+
+// The shared-input forms of GlcmFeatures2D, GlrlmFeatures2D and
+// BuildNgtdmAndNgldm8: equal results, with the box (and copy) supplied.
+FeatureList GlcmFeaturesPrepared(const LevelImage& image, const PreparedLevels& prepared,
+                                 DirectionAggregation aggregation, const GlcmOptions& options);
+FeatureList GlrlmFeaturesPrepared(const LevelImage& image, const RoiBox& box,
+                                  DirectionAggregation aggregation);
+
 // Index offsets of the Chebyshev neighbourhood of radius `distance`
 // (centre excluded) in `padded` (whose pad must be >= distance).
 std::vector<std::ptrdiff_t> NeighbourOffsets(const PaddedLevels& padded, int distance);
@@ -175,7 +193,8 @@ std::vector<int> CityBlockDistance(int width, int height, const T* inside) {
 // image from a single pass over the ROI pixels' 8-neighbourhoods: equal, bit
 // for bit, to BuildNgtdm(image, 1) and BuildNgldm(image, {1, alpha}) (the same
 // pixels in the same raster order, the same arithmetic).
-void BuildNgtdmAndNgldm8(const LevelImage& image, int alpha, Ngtdm& ngtdm, Ngldm& ngldm);
+void BuildNgtdmAndNgldm8(const LevelImage& image, int alpha, Ngtdm& ngtdm, Ngldm& ngldm,
+                         const PreparedLevels* prepared = nullptr);
 
 // CityBlockDistance of an image whose outermost rows and columns are all
 // outside (0), such as a PaddedLevels with pad >= 1: the same values, with
@@ -203,6 +222,16 @@ inline std::vector<int> CityBlockDistanceBordered(int width, int height, const i
   }
   return distance;
 }
+
+// BuildZoneMatrices with the GLDZM border distances supplied by the caller:
+// `border_distance` (image-sized, or null to compute it) must equal
+// BorderDistanceMap of the image's own ROI (level > 0), which then need not
+// be recomputed for each image type of a region (they share the ROI). Not
+// combined with an explicit distance mask.
+void BuildZoneMatricesWithDistance(const LevelImage& image, Connectivity2D connectivity,
+                                   Glszm* glszm, Gldzm* gldzm, const Mask* distance_mask,
+                                   const Grid<int>* border_distance,
+                                   const PreparedLevels* prepared = nullptr);
 
 std::vector<double> SymmetricEigenvalues(std::vector<double>& a, int n,
                                          std::span<const int> wanted);
