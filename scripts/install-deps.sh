@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libzmq3-dev cppzmq-dev        # ZeroMQ + CurveZMQ, C++ bindings
   libsodium-dev                 # keys, signatures, randomness
+  libssl-dev                    # libcrypto: SHA-256 with the CPU's SHA extensions
   libeigen3-dev                 # linear algebra for the solvers
   libopencv-dev                 # image input for radiomics
   nlohmann-json3-dev            # configs and message metadata

@@ -93,20 +93,15 @@ bool ValidEventName(const std::string& event) {
 }  // namespace
 
 std::string AuditPayloadHash(std::span<const std::string> frames) {
-  (void)InitSodium();
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
+  Sha256Hasher hasher;
   for (const std::string& frame : frames) {
-    unsigned char length[8];
-    std::uint64_t n = frame.size();
-    for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(n >> (8 * i));
-    crypto_hash_sha256_update(&state, length, sizeof length);
-    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(frame.data()),
-                              frame.size());
+    char length[8];
+    const std::uint64_t n = frame.size();
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<char>(n >> (8 * i));
+    hasher.Update(std::string_view(length, sizeof length));
+    hasher.Update(frame);
   }
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&state, digest);
-  return BytesToHex(digest, sizeof digest);
+  return hasher.FinalHex();
 }
 
 std::string AuditArraysSummary(std::span<const std::string> frames) {

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <new>
@@ -70,6 +71,51 @@ std::uint64_t GetU64(std::string_view b, std::size_t off) {
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < 8; ++i) v |= std::uint64_t{GetU8(b, off + i)} << (8 * i);
   return v;
+}
+
+// Array payloads (f64/i64 elements, 8 bytes little-endian each) are copied in
+// bulk: one memcpy on a little-endian host (the byte layout is then the
+// in-memory one), element by element through PutU64/GetU64 on a big-endian
+// host. Values are checked (finite f64) by the callers, not here.
+static_assert(std::endian::native == std::endian::little || std::endian::native == std::endian::big,
+              "the codec needs a little- or big-endian host");
+static_assert(sizeof(double) == 8 && std::numeric_limits<double>::is_iec559,
+              "f64 arrays need IEEE 754 binary64 doubles");
+
+template <typename T>
+void PutArray(std::string& out, const std::vector<T>& values) {
+  static_assert(sizeof(T) == 8 && std::is_trivially_copyable_v<T>);
+  if (values.empty()) return;
+  if constexpr (std::endian::native == std::endian::little) {
+    const std::size_t start = out.size();
+    out.resize(start + 8 * values.size());
+    std::memcpy(out.data() + start, values.data(), 8 * values.size());
+  } else {
+    out.reserve(out.size() + 8 * values.size());
+    for (const T v : values) PutU64(out, std::bit_cast<std::uint64_t>(v));
+  }
+}
+
+// Fills `out` (already sized) from `bytes`, which holds exactly 8 * out->size().
+template <typename T>
+void GetArray(std::string_view bytes, std::vector<T>* out) {
+  static_assert(sizeof(T) == 8 && std::is_trivially_copyable_v<T>);
+  if (out->empty()) return;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(out->data(), bytes.data(), 8 * out->size());
+  } else {
+    for (std::size_t k = 0; k < out->size(); ++k) {
+      (*out)[k] = std::bit_cast<T>(GetU64(bytes, 8 * k));
+    }
+  }
+}
+
+// Index of the first NaN or infinity in `values`, or values.size() if none.
+std::size_t FirstNonFinite(const std::vector<double>& values) {
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    if (!std::isfinite(values[k])) return k;
+  }
+  return values.size();
 }
 
 // ---------------------------------------------------------------------------
@@ -475,17 +521,14 @@ class EncodeVisitor {
                          " but the other value vector is not empty");
       }
       std::string frame;
-      frame.reserve(have * 8);
       if (f64) {
-        for (std::size_t k = 0; k < a.f64.size(); ++k) {
-          if (!std::isfinite(a.f64[k])) {
-            return FailArray(where + "element " + std::to_string(k) + " is " +
-                             NonFiniteName(a.f64[k]) + " (f64 values must be finite)");
-          }
-          PutU64(frame, std::bit_cast<std::uint64_t>(a.f64[k]));
+        if (const std::size_t k = FirstNonFinite(a.f64); k != a.f64.size()) {
+          return FailArray(where + "element " + std::to_string(k) + " is " +
+                           NonFiniteName(a.f64[k]) + " (f64 values must be finite)");
         }
+        PutArray(frame, a.f64);
       } else {
-        for (std::int64_t x : a.i64) PutU64(frame, static_cast<std::uint64_t>(x));
+        PutArray(frame, a.i64);
       }
       payload_.push_back(std::move(frame));
       // Descriptor keys in contract order: name, dtype, shape.
@@ -738,19 +781,16 @@ class DecodeVisitor {
     const auto n = static_cast<std::size_t>(count);
     if (out->dtype == DType::kF64) {
       out->f64.resize(n);
-      for (std::size_t k = 0; k < n; ++k) {
-        const double v = std::bit_cast<double>(GetU64(frame, 8 * k));
-        if (!std::isfinite(v)) {
-          return where + ": element " + std::to_string(k) + " is " + NonFiniteName(v) +
-                 " (f64 values must be finite)";
-        }
-        out->f64[k] = v;
+      GetArray(frame, &out->f64);
+      if (const std::size_t k = FirstNonFinite(out->f64); k != n) {
+        const double v = out->f64[k];
+        out->f64.clear();
+        return where + ": element " + std::to_string(k) + " is " + NonFiniteName(v) +
+               " (f64 values must be finite)";
       }
     } else {
       out->i64.resize(n);
-      for (std::size_t k = 0; k < n; ++k) {
-        out->i64[k] = static_cast<std::int64_t>(GetU64(frame, 8 * k));
-      }
+      GetArray(frame, &out->i64);
     }
     return {};
   }
