@@ -16,6 +16,7 @@ packages=(
   r-cran-glmnet                 # tests: reference LASSO path (Rscript + glmnet)
   liblinear-tools               # tests: reference squared-hinge SVM (liblinear-train -s 2)
   r-cran-proc                   # tests: reference ROC/DeLong (pROC)
+  chromium                      # tests: renders report.html headless (report_render)
 )
 
 as_root=()

@@ -11,6 +11,7 @@
 #include <exception>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -140,15 +141,17 @@ int Run(int argc, char** argv) {
   site_review->add_option("spec", policy_spec, "study spec (JSON)")
       ->required()
       ->check(CLI::ExistingFile);
-  site_review->add_option("--policy", policy_file, "this site's policy file (JSON)")
-      ->check(CLI::ExistingFile);
+  site_review->add_option("--policy", policy_file,
+                          "this site's policy file (JSON; default: the \"policy\" of the site "
+                          "config given with `site --config`; absent = the built-in defaults)");
   CLI::App* site_approve = site->add_subcommand(
       "approve", "Record a study spec's SHA-256 as approved in this site's policy file");
   site_approve->add_option("spec", policy_spec, "study spec (JSON)")
       ->required()
       ->check(CLI::ExistingFile);
-  site_approve->add_option("--policy", policy_file, "this site's policy file (created if absent)")
-      ->required();
+  site_approve->add_option("--policy", policy_file,
+                           "this site's policy file (created if absent; default: the \"policy\" "
+                           "of the site config given with `site --config`)");
   site_approve->add_option("--by", policy_approver, "who approves (name or role)")->required();
 
   // extract
@@ -217,6 +220,13 @@ int Run(int argc, char** argv) {
       ->add_option("--site", simulate_sites,
                    "NAME=DATA.csv: a site's name and feature table (repeat for every site)")
       ->required()
+      ->take_all()
+      ->allow_extra_args(false);
+  std::vector<std::string> simulate_externals;
+  simulate
+      ->add_option("--external", simulate_externals,
+                   "NAME=DATA.csv: an external validation site (not in the fit; the frozen "
+                   "models are evaluated on it; repeatable)")
       ->take_all()
       ->allow_extra_args(false);
   simulate->add_option("--out", simulate_out, "output folder (created if missing)")->required();
@@ -314,18 +324,24 @@ int Run(int argc, char** argv) {
   }
   if (simulate->parsed()) {
     std::vector<std::pair<std::string, std::string>> sites;
-    for (const std::string& entry : simulate_sites) {
-      const auto eq = entry.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
-        std::fprintf(stderr,
-                     "fedrad simulate: --site expects NAME=DATA.csv (e.g. site_a=a.csv), got "
-                     "\"%s\"\n",
-                     entry.c_str());
-        return 2;
+    std::vector<std::pair<std::string, std::string>> externals;
+    for (const auto& [flag, entries, out] :
+         {std::tuple{"--site", &simulate_sites, &sites},
+          std::tuple{"--external", &simulate_externals, &externals}}) {
+      for (const std::string& entry : *entries) {
+        const auto eq = entry.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
+          std::fprintf(stderr,
+                       "fedrad simulate: %s expects NAME=DATA.csv (e.g. site_a=a.csv), got "
+                       "\"%s\"\n",
+                       flag, entry.c_str());
+          return 2;
+        }
+        out->emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
       }
-      sites.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
     }
-    Status s = fedrad::coordinator::RunSimulate(simulate_spec, sites, simulate_out, std::cout);
+    Status s = fedrad::coordinator::RunSimulate(simulate_spec, sites, simulate_out, std::cout,
+                                                externals);
     if (!s.ok()) return Fail("simulate", s) == 70 ? 70 : 1;
     return 0;
   }
@@ -355,9 +371,22 @@ int Run(int argc, char** argv) {
     return 0;
   }
   if (site_review->parsed() || site_approve->parsed()) {
+    // The policy file: --policy, else the site config's "policy".
+    if (policy_file.empty() && !site_config.empty()) {
+      auto config = fedrad::site_agent::LoadSiteConfig(site_config);
+      if (!config.ok()) return Fail("site", config.status()) == 70 ? 70 : 1;
+      policy_file = config->policy_file;
+    }
+    if (site_approve->parsed() && policy_file.empty()) {
+      std::fprintf(stderr,
+                   "fedrad site approve: give --policy FILE (or the site config: fedrad site "
+                   "--config SITE.json approve SPEC --by NAME)\n");
+      return 2;
+    }
     fedrad::site_agent::Policy policy;
     if (site_review->parsed() && !policy_file.empty()) {
-      auto loaded = fedrad::site_agent::LoadPolicy(policy_file);
+      // What the site agent would apply: the file, or the defaults if absent.
+      auto loaded = fedrad::site_agent::LoadSitePolicy(policy_file);
       if (!loaded.ok()) return Fail("site", loaded.status()) == 70 ? 70 : 1;
       policy = std::move(loaded).value();
     }

@@ -115,7 +115,8 @@ Result<std::vector<double>> InProcessAggregator::SumOne(const StatRequest& reque
     if (it == sites_[s].end()) {
       return common::NotFound("site " + std::to_string(s) + ": no dataset '" + dataset + "'");
     }
-    auto part = site_agent::stats::Compute(*it->second, request);
+    // With the site's every dataset: an evaluation request's models name their own.
+    auto part = site_agent::stats::Compute(sites_[s], request);
     if (!part.ok()) return part.status().Wrap("site " + std::to_string(s));
     const std::size_t expected =
         site_agent::stats::ResultSize(request, static_cast<int>(it->second->x.cols()));

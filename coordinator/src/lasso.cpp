@@ -40,10 +40,14 @@ Result<Evaluation> Evaluate(Aggregator& aggregator, const Standardization& st,
   Evaluation e;
   e.loss = sums[0] / st.n;
   e.grad = Eigen::Map<const Eigen::VectorXd>(sums.data() + 2, p + 1) / st.n;
+  // The sites send H's upper triangle row by row (providers.hpp); mirror it.
   e.hess.resize(k + 1, k + 1);
+  std::size_t at = static_cast<std::size_t>(3 + p);
   for (Eigen::Index a = 0; a <= k; ++a) {
-    for (Eigen::Index b = 0; b <= k; ++b) {
-      e.hess(a, b) = sums[static_cast<std::size_t>(3 + p + a * (k + 1) + b)] / st.n;
+    for (Eigen::Index b = a; b <= k; ++b) {
+      const double value = sums[at++] / st.n;
+      e.hess(a, b) = value;
+      e.hess(b, a) = value;
     }
   }
   e.cols = cols;

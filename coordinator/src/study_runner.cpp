@@ -13,6 +13,7 @@
 #include "fedrad/common/files.hpp"
 #include "fedrad/common/keys.hpp"
 #include "fedrad/common/version.hpp"
+#include "fedrad/coordinator/study_results.hpp"
 #include "fedrad/site_agent/stats/feature_table.hpp"
 
 namespace fedrad::coordinator {
@@ -162,12 +163,17 @@ std::vector<std::string> Names(const std::vector<std::string>& columns,
 Json ProvenanceJson(const protocols::StudySpec& spec, const RunProvenance& provenance) {
   Json::Object data;
   for (const auto& [site, sha] : provenance.data_sha256) data.emplace_back(site, sha);
+  Json::Array excluded;
+  for (const auto& [site, reason] : provenance.excluded_sites) {
+    excluded.emplace_back(Json::Object{{"site", site}, {"reason", reason}});
+  }
   return Json::Object{{"fedrad_version", std::string(common::Version())},
                       {"study_id", spec.study_id},
                       {"spec_sha256", spec.sha256},
                       {"feature_dictionary", spec.feature_dictionary_path},
                       {"mode", provenance.mode},
                       {"sites", Json::Strings(provenance.sites)},
+                      {"excluded_sites", Json(std::move(excluded))},
                       {"data_sha256", Json(std::move(data))}};
 }
 
@@ -326,9 +332,11 @@ struct LoadedSite {
 // read, their datasets built, the study run and its outputs written.
 common::Status RunInProcess(const std::string& spec_path,
                             const std::vector<std::pair<std::string, std::string>>& sites,
+                            const std::vector<std::pair<std::string, std::string>>& externals,
                             const std::string& mode, const std::string& out_dir,
                             std::ostream& progress) {
   const auto start = std::chrono::steady_clock::now();
+  const std::string started_utc = UtcNow();
   FEDRAD_ASSIGN_OR_RETURN(protocols::StudySpec spec, protocols::LoadStudySpec(spec_path));
 
   std::vector<LoadedSite> loaded(sites.size());
@@ -397,6 +405,67 @@ common::Status RunInProcess(const std::string& spec_path,
              << "    " << (std::filesystem::path(out_dir) / m.name / "model.json").string() << "\n";
   }
   progress << "  summary: " << (std::filesystem::path(out_dir) / "study.json").string() << "\n"
+           << std::flush;
+
+  // Evaluation (docs/methods.md §10): the CV cohort on the training sites'
+  // aggregator, each external site alone and all external sites together.
+  std::vector<LoadedSite> external(externals.size());
+  std::vector<InProcessAggregator> external_aggregators;
+  std::vector<const site_agent::stats::Datasets*> external_datasets;
+  for (std::size_t e = 0; e < externals.size(); ++e) {
+    external[e].name = externals[e].first;
+    FEDRAD_ASSIGN_OR_RETURN(external[e].table,
+                            site_agent::stats::ReadFeatureTable(externals[e].second, spec));
+    FEDRAD_ASSIGN_OR_RETURN(external[e].datasets,
+                            site_agent::stats::BuildDatasets(external[e].table, spec));
+    external_datasets.push_back(&external[e].datasets);
+  }
+  external_aggregators.reserve(externals.size() + 1);
+  EvaluationCohorts cohorts;
+  cohorts.training = &aggregator;
+  for (std::size_t e = 0; e < externals.size(); ++e) {
+    FEDRAD_ASSIGN_OR_RETURN(InProcessAggregator one,
+                            InProcessAggregator::CreateMulti({external_datasets[e]}));
+    external_aggregators.push_back(std::move(one));
+  }
+  if (externals.size() > 1) {
+    FEDRAD_ASSIGN_OR_RETURN(InProcessAggregator all,
+                            InProcessAggregator::CreateMulti(external_datasets));
+    external_aggregators.push_back(std::move(all));
+  }
+  for (std::size_t e = 0; e < externals.size(); ++e) {
+    cohorts.external_sites.push_back({external[e].name, &external_aggregators[e]});
+  }
+  if (externals.size() > 1) cohorts.external_pooled = &external_aggregators.back();
+
+  StudyReportInputs inputs;
+  inputs.spec = &spec;
+  inputs.columns = &columns;
+  inputs.plan = &plan;
+  inputs.run = &run;
+  inputs.provenance = &provenance;
+  inputs.started_utc = started_utc;
+  auto count = [](const LoadedSite& site, bool is_external) {
+    KnownSiteCounts counts;
+    counts.site_id = site.name;
+    counts.external = is_external;
+    counts.cases = static_cast<std::int64_t>(std::llround(site.table.y.sum()));
+    counts.controls = static_cast<std::int64_t>(site.table.y.size()) - counts.cases;
+    return counts;
+  };
+  for (const LoadedSite& site : loaded) inputs.site_counts.push_back(count(site, false));
+  for (const LoadedSite& site : external) inputs.site_counts.push_back(count(site, true));
+  progress << "evaluation: cross-validation cohort"
+           << (externals.empty() ? std::string()
+                                 : " and " + std::to_string(externals.size()) + " external site" +
+                                       (externals.size() == 1 ? "" : "s"))
+           << "\n"
+           << std::flush;
+  FEDRAD_ASSIGN_OR_RETURN(StudyResults results, EvaluateStudy(inputs, cohorts));
+  FEDRAD_ASSIGN_OR_RETURN(std::string table, WriteStudyReport(results, out_dir));
+  progress << "\n"
+           << table << "\n  results: " << (std::filesystem::path(out_dir) / "results.json").string()
+           << "\n  report:  " << (std::filesystem::path(out_dir) / "report.html").string() << "\n"
            << std::flush;
   return common::Status::Ok();
 }
@@ -496,12 +565,13 @@ common::Status WriteStudyOutputs(const protocols::StudySpec& spec, const ModelCo
 
 common::Status RunFitPooled(const std::string& spec_path, const std::string& data_path,
                             const std::string& out_dir, std::ostream& progress) {
-  return RunInProcess(spec_path, {{"pooled", data_path}}, "pooled", out_dir, progress);
+  return RunInProcess(spec_path, {{"pooled", data_path}}, {}, "pooled", out_dir, progress);
 }
 
 common::Status RunSimulate(const std::string& spec_path,
                            const std::vector<std::pair<std::string, std::string>>& sites,
-                           const std::string& out_dir, std::ostream& progress) {
+                           const std::string& out_dir, std::ostream& progress,
+                           const std::vector<std::pair<std::string, std::string>>& externals) {
   if (sites.empty()) return common::InvalidArgument("simulate: give at least one --site NAME=DATA");
   std::set<std::string> names;
   for (const auto& [name, path] : sites) {
@@ -513,7 +583,16 @@ common::Status RunSimulate(const std::string& spec_path,
     }
     if (path.empty()) return common::InvalidArgument("site \"" + name + "\": no data file");
   }
-  return RunInProcess(spec_path, sites, "simulate", out_dir, progress);
+  for (const auto& [name, path] : externals) {
+    if (auto s = common::ValidatePartyName(name); !s.ok()) {
+      return common::InvalidArgument("external site \"" + name + "\": " + s.message());
+    }
+    if (!names.insert(name).second) {
+      return common::InvalidArgument("site \"" + name + "\" is given twice");
+    }
+    if (path.empty()) return common::InvalidArgument("site \"" + name + "\": no data file");
+  }
+  return RunInProcess(spec_path, sites, externals, "simulate", out_dir, progress);
 }
 
 }  // namespace fedrad::coordinator

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "fedrad/common/logging.hpp"
+#include "fedrad/site_agent/stats/secure_round.hpp"
 #include "fedrad/site_agent/stats/wire.hpp"
 #include "wire_bytes.hpp"
 
@@ -17,6 +18,122 @@ using common::LogLevel;
 using common::Result;
 using site_agent::stats::StatRequest;
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Which site made an exchange fail, and whether by a refusal.
+struct Failure {
+  std::string site;
+  bool refusal = false;
+};
+
+std::string Milliseconds(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
+
+// One exchange of a secure round: sends every site its request (all with the
+// same job, round and statistic) and collects one ROUND_REPLY from each.
+// Fails naming the site on a send failure, a lost or renewed session, an
+// ERROR (policy_refused: kPermissionDenied) or a timeout.
+Result<std::map<std::string, protocols::RoundReply>> Exchange(
+    SessionManager& sessions, const WireAggregatorOptions& options, const std::string& round_name,
+    const std::vector<std::string>& sites,
+    const std::map<std::string, protocols::RoundRequest>& requests, Failure* failure) {
+  const protocols::RoundRequest& first = requests.at(sites.front());
+  const std::string what = round_name + " (" + first.statistic + ")";
+  for (const std::string& site : sites) {
+    if (auto s = sessions.Send(site, requests.at(site)); !s.ok()) {
+      failure->site = site;
+      return common::Unavailable(what + ": cannot send the request to site " + site + ": " +
+                                 s.message());
+    }
+  }
+  std::map<std::string, protocols::RoundReply> replies;
+  const std::set<std::string> expected(sites.begin(), sites.end());
+  const auto deadline = Clock::now() + options.round_timeout;
+  while (replies.size() < expected.size()) {
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      std::vector<std::string> missing;
+      for (const std::string& site : sites) {
+        if (replies.count(site) == 0) missing.push_back(site);
+      }
+      std::string names;
+      for (const auto& site : missing) names += (names.empty() ? "" : ", ") + site;
+      if (missing.size() == 1) failure->site = missing.front();
+      return common::Unavailable(what + ": no answer within " +
+                                 Milliseconds(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     options.round_timeout)) +
+                                 " ms from site(s) " + names);
+    }
+    const auto wait = std::min<std::chrono::milliseconds>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
+        std::chrono::milliseconds(100));
+    std::optional<SiteMessage> incoming = sessions.Poll(wait);
+    for (const std::string& site : sessions.TakeLostSessions()) {
+      if (expected.count(site) > 0) {
+        failure->site = site;
+        return common::Unavailable(what + ": the session of site " + site +
+                                   " was lost (it must stay connected for the whole job)");
+      }
+    }
+    for (const std::string& site : sessions.TakeNewSessions()) {
+      if (expected.count(site) > 0) {
+        failure->site = site;
+        return common::Unavailable(what + ": site " + site +
+                                   " reconnected during the job and no longer knows it");
+      }
+    }
+    if (!incoming) continue;
+    const std::string& site = incoming->site_id;
+    if (expected.count(site) == 0) continue;
+    const protocols::Body& body = incoming->message.body;
+    if (const auto* error = std::get_if<protocols::Error>(&body)) {
+      failure->site = site;
+      failure->refusal = error->code == "policy_refused";
+      const std::string text =
+          what + ": site " + site + " answered " + error->code + ": " + error->message;
+      return failure->refusal ? common::PermissionDenied(text) : common::FailedPrecondition(text);
+    }
+    const auto* reply = std::get_if<protocols::RoundReply>(&body);
+    if (reply == nullptr) {
+      Log(LogLevel::kWarn, "coordinator", "ignored a message during a round",
+          {{"site", site},
+           {"type", std::string(protocols::MessageTypeName(incoming->message.type()))},
+           {"job", options.job_id}});
+      continue;
+    }
+    if (reply->job_id != first.job_id || reply->round_id != first.round_id ||
+        reply->statistic != first.statistic) {
+      Log(LogLevel::kWarn, "coordinator", "ignored a reply to an exchange not outstanding",
+          {{"site", site},
+           {"job", reply->job_id},
+           {"round", std::to_string(reply->round_id)},
+           {"statistic", reply->statistic}});
+      continue;
+    }
+    if (!replies.emplace(site, *reply).second) {
+      Log(LogLevel::kWarn, "coordinator", "ignored a second reply to the same exchange",
+          {{"site", site},
+           {"round", std::to_string(first.round_id)},
+           {"statistic", first.statistic}});
+    }
+  }
+  return replies;
+}
+
+// The request of a secure-round step 1..3 carrying one blob list "blobs".
+Result<protocols::RoundRequest> StepRequest(const protocols::RoundRequest& step0, int step,
+                                            const std::vector<site_agent::stats::Blob>& blobs) {
+  protocols::RoundRequest request;
+  request.job_id = step0.job_id;
+  request.round_id = step0.round_id;
+  request.statistic = site_agent::stats::SecureStepStatistic(step);
+  request.parameters = nlohmann::json::object();
+  FEDRAD_ASSIGN_OR_RETURN(protocols::Array list, site_agent::stats::EncodeBlobList("blobs", blobs));
+  request.arrays.push_back(std::move(list));
+  return request;
+}
+
+}  // namespace
 
 WireAggregator::WireAggregator(SessionManager* sessions, WireAggregatorOptions options)
     : sessions_(sessions), options_(std::move(options)) {}
@@ -34,6 +151,8 @@ Result<std::vector<double>> WireAggregator::Sum(const StatRequest& request) {
 Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
     const std::vector<StatRequest>& requests) {
   const std::int64_t round_id = ++rounds_;
+  last_failed_site_.clear();
+  last_failure_was_refusal_ = false;
   if (requests.empty()) return std::vector<std::vector<double>>{};
   if (options_.sites.empty()) return common::FailedPrecondition("wire aggregator: no site");
 
@@ -51,6 +170,7 @@ Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
   }
   FEDRAD_ASSIGN_OR_RETURN(protocols::RoundRequest message,
                           site_agent::stats::EncodeStatsBatch(options_.job_id, round_id, requests));
+  if (options_.secure) return SecureSumBatch(round_id, requests, sizes, std::move(message));
   FEDRAD_ASSIGN_OR_RETURN(std::int64_t request_bytes, WireBytes(message));
 
   const std::string round_name = "job " + options_.job_id + " round " + std::to_string(round_id);
@@ -59,6 +179,7 @@ Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
   }
   for (const std::string& site : options_.sites) {
     if (auto s = sessions_->Send(site, message); !s.ok()) {
+      last_failed_site_ = site;
       return common::Unavailable(round_name + ": cannot send the request to site " + site + ": " +
                                  s.message());
     }
@@ -73,9 +194,14 @@ Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
     const auto now = Clock::now();
     if (now >= deadline) {
       std::string missing;
+      std::size_t missing_count = 0;
       for (const std::string& site : options_.sites) {
-        if (answers.count(site) == 0) missing += (missing.empty() ? "" : ", ") + site;
+        if (answers.count(site) == 0) {
+          missing += (missing.empty() ? "" : ", ") + site;
+          if (++missing_count == 1) last_failed_site_ = site;
+        }
       }
+      if (missing_count != 1) last_failed_site_.clear();  // not one site's fault
       return common::Unavailable(
           round_name + ": no answer within " +
           std::to_string(
@@ -89,12 +215,14 @@ Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
     std::optional<SiteMessage> incoming = sessions_->Poll(wait);
     for (const std::string& site : sessions_->TakeLostSessions()) {
       if (expected.count(site) > 0) {
+        last_failed_site_ = site;
         return common::Unavailable(round_name + ": the session of site " + site +
                                    " was lost (it must stay connected for the whole job)");
       }
     }
     for (const std::string& site : sessions_->TakeNewSessions()) {
       if (expected.count(site) > 0) {
+        last_failed_site_ = site;
         return common::Unavailable(round_name + ": site " + site +
                                    " reconnected during the job and no longer knows it");
       }
@@ -104,6 +232,13 @@ Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
     if (expected.count(site) == 0) continue;
     const protocols::Body& body = incoming->message.body;
     if (const auto* error = std::get_if<protocols::Error>(&body)) {
+      // Which site failed, and whether by a disclosure-gate refusal (6.6).
+      last_failed_site_ = site;
+      last_failure_was_refusal_ = error->code == "policy_refused";
+      if (last_failure_was_refusal_) {
+        return common::PermissionDenied(round_name + ": site " + site + " answered " + error->code +
+                                        ": " + error->message);
+      }
       return common::FailedPrecondition(round_name + ": site " + site + " answered " + error->code +
                                         ": " + error->message);
     }
@@ -127,6 +262,7 @@ Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
     }
     auto results = site_agent::stats::DecodeStatsResults(*reply, sizes);
     if (!results.ok()) {
+      last_failed_site_ = site;
       return common::ProtocolError(round_name + ": invalid reply from site " + site + ": " +
                                    results.status().message());
     }
@@ -149,6 +285,206 @@ Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
       for (std::size_t i = 0; i < totals[r].size(); ++i) totals[r][i] += part[r][i];
     }
   }
+  return totals;
+}
+
+// A secure round (docs/protocol.md 6.5): four exchanges over the job's sites
+// driving the ServerSession; every site must answer every step (a site that
+// fails a step fails the round, naming it: the sum would lack its rows).
+Result<std::vector<std::vector<double>>> WireAggregator::SecureSumBatch(
+    std::int64_t round_id, const std::vector<StatRequest>& requests,
+    const std::vector<std::size_t>& sizes, protocols::RoundRequest message) {
+  namespace stats = site_agent::stats;
+  const std::string round_name = "job " + options_.job_id + " round " + std::to_string(round_id);
+  const protocols::SecAggConfig& config = *options_.secure;
+  std::map<std::string, std::size_t> position;
+  for (std::size_t k = 0; k < config.sites.size(); ++k) position[config.sites[k].site_id] = k;
+  if (!secure_session_) {
+    for (const std::string& site : options_.sites) {
+      if (position.count(site) == 0) {
+        return common::InvalidArgument(round_name + ": site " + site +
+                                       " is not a train site of the study spec's sites");
+      }
+    }
+    auto created = protocols::ServerSession::Create(config);
+    if (!created.ok()) return created.status().Wrap(round_name + ": secure aggregation");
+    secure_session_.emplace(std::move(created).value());
+  }
+  protocols::ServerSession& server = *secure_session_;
+  const std::vector<std::string>& sites = options_.sites;
+  Failure failure;
+  // Records the failing site of `status` (the site named by `site` if the
+  // exchange itself did not name one) and returns it wrapped.
+  auto fail = [&](const common::Status& status, const std::string& site) {
+    last_failed_site_ = failure.site.empty() ? site : failure.site;
+    last_failure_was_refusal_ = failure.refusal;
+    return status;
+  };
+  // Bytes of one exchange: the request to and the reply from the first site
+  // (every site's messages of one step have the same size).
+  auto count_bytes = [&](const protocols::RoundRequest& request,
+                         const protocols::RoundReply& reply) -> common::Status {
+    FEDRAD_ASSIGN_OR_RETURN(std::int64_t to, WireBytes(request));
+    FEDRAD_ASSIGN_OR_RETURN(std::int64_t from, WireBytes(reply));
+    bytes_to_ += to;
+    bytes_from_ += from;
+    return common::Status::Ok();
+  };
+  auto same_for_all = [&](const protocols::RoundRequest& request) {
+    std::map<std::string, protocols::RoundRequest> out;
+    for (const std::string& site : sites) out.emplace(site, request);
+    return out;
+  };
+
+  stats::MarkSecure(&message);
+  if (options_.on_round_start) {
+    FEDRAD_RETURN_IF_ERROR(options_.on_round_start(round_id).Wrap(round_name));
+  }
+  const protocols::RoundId secagg_round{static_cast<std::uint64_t>(round_id), 0};
+  FEDRAD_RETURN_IF_ERROR(server.BeginRound(secagg_round).Wrap(round_name));
+
+  // Step 0: the batch; each site answers its result sizes and signed keys.
+  auto step0 = Exchange(*sessions_, options_, round_name, sites, same_for_all(message), &failure);
+  if (!step0.ok()) return fail(step0.status(), "");
+  for (const std::string& site : sites) {
+    const protocols::RoundReply& reply = step0->at(site);
+    const std::string what = round_name + ": secure stats_batch reply from site " + site;
+    if (reply.arrays.size() != 2 || reply.arrays[0].name != "sizes" ||
+        reply.arrays[0].dtype != protocols::DType::kI64 ||
+        reply.arrays[0].i64.size() != sizes.size()) {
+      return fail(common::ProtocolError(what + ": expected arrays 'sizes' (" +
+                                        std::to_string(sizes.size()) + " values) and 'key_ad'"),
+                  site);
+    }
+    for (std::size_t r = 0; r < sizes.size(); ++r) {
+      if (reply.arrays[0].i64[r] < 0 ||
+          static_cast<std::size_t>(reply.arrays[0].i64[r]) != sizes[r]) {
+        return fail(common::ProtocolError(what + ": result " + std::to_string(r) + " has " +
+                                          std::to_string(reply.arrays[0].i64[r]) +
+                                          " values, expected " + std::to_string(sizes[r])),
+                    site);
+      }
+    }
+    auto blobs = stats::BlobsOf({reply.arrays[1]}, "key_ad", what);
+    if (!blobs.ok()) return fail(blobs.status(), site);
+    if (blobs->size() != 1) {
+      return fail(common::ProtocolError(what + ": 'key_ad' must hold one blob, got " +
+                                        std::to_string(blobs->size())),
+                  site);
+    }
+    auto ad = protocols::DecodeKeyAdvertisement(blobs->front());
+    if (!ad.ok()) return fail(ad.status().Wrap(what), site);
+    if (ad->site_id != site) {
+      return fail(
+          common::ProtocolError(what + ": the key advertisement names site '" + ad->site_id + "'"),
+          site);
+    }
+    if (auto s = server.ReceiveAdvertisement(*ad); !s.ok()) return fail(s.Wrap(round_name), site);
+  }
+  FEDRAD_RETURN_IF_ERROR(count_bytes(message, step0->at(sites.front())));
+  auto ads = server.CloseAdvertisements();
+  if (!ads.ok()) return fail(ads.status().Wrap(round_name), "");
+  std::sort(ads->begin(), ads->end(), [&](const auto& a, const auto& b) {
+    return position.at(a.site_id) < position.at(b.site_id);
+  });
+
+  // Step 1: every site gets all advertisements and answers sealed shares.
+  std::vector<stats::Blob> ad_blobs;
+  for (const auto& ad : *ads) ad_blobs.push_back(protocols::EncodeKeyAdvertisement(ad));
+  FEDRAD_ASSIGN_OR_RETURN(protocols::RoundRequest shares_request,
+                          StepRequest(message, 1, ad_blobs));
+  auto step1 =
+      Exchange(*sessions_, options_, round_name, sites, same_for_all(shares_request), &failure);
+  if (!step1.ok()) return fail(step1.status(), "");
+  for (const std::string& site : sites) {
+    const std::string what = round_name + ": secagg_shares reply from site " + site;
+    auto blobs = stats::BlobsOf(step1->at(site).arrays, "blobs", what);
+    if (!blobs.ok()) return fail(blobs.status(), site);
+    std::vector<protocols::EncryptedShare> shares;
+    for (std::size_t b = 0; b < blobs->size(); ++b) {
+      auto share = protocols::DecodeEncryptedShare((*blobs)[b]);
+      if (!share.ok()) return fail(share.status().Wrap(what + ": blob " + std::to_string(b)), site);
+      shares.push_back(std::move(share).value());
+    }
+    if (auto s = server.ReceiveShares(site, shares); !s.ok()) return fail(s.Wrap(round_name), site);
+  }
+  FEDRAD_RETURN_IF_ERROR(count_bytes(shares_request, step1->at(sites.front())));
+  auto routed = server.CloseShares();
+  if (!routed.ok()) return fail(routed.status().Wrap(round_name), "");
+
+  // Step 2: each site gets the shares addressed to it and answers its masked
+  // input.
+  std::map<std::string, protocols::RoundRequest> input_requests;
+  for (const std::string& site : sites) {
+    std::vector<protocols::EncryptedShare>& to_site = (*routed)[site];
+    std::sort(to_site.begin(), to_site.end(), [&](const auto& a, const auto& b) {
+      return position.at(a.from_site) < position.at(b.from_site);
+    });
+    std::vector<stats::Blob> blobs;
+    for (const auto& share : to_site) blobs.push_back(protocols::EncodeEncryptedShare(share));
+    FEDRAD_ASSIGN_OR_RETURN(protocols::RoundRequest request, StepRequest(message, 2, blobs));
+    input_requests.emplace(site, std::move(request));
+  }
+  auto step2 = Exchange(*sessions_, options_, round_name, sites, input_requests, &failure);
+  if (!step2.ok()) return fail(step2.status(), "");
+  const std::size_t words = stats::WideWordCount(requests, sizes);
+  for (const std::string& site : sites) {
+    const protocols::RoundReply& reply = step2->at(site);
+    const std::string what = round_name + ": secagg_input reply from site " + site;
+    if (reply.arrays.size() != 1 || reply.arrays[0].name != "masked" ||
+        reply.arrays[0].dtype != protocols::DType::kI64 || reply.arrays[0].shape.size() != 1 ||
+        reply.arrays[0].i64.size() != words) {
+      return fail(common::ProtocolError(what + ": expected one i64 array 'masked' of " +
+                                        std::to_string(words) + " words"),
+                  site);
+    }
+    protocols::MaskedInput input;
+    input.site_id = site;
+    input.round = secagg_round;
+    input.masked.reserve(words);
+    for (std::int64_t w : reply.arrays[0].i64)
+      input.masked.push_back(static_cast<std::uint64_t>(w));
+    if (auto s = server.ReceiveMaskedInput(input); !s.ok()) return fail(s.Wrap(round_name), site);
+  }
+  FEDRAD_RETURN_IF_ERROR(count_bytes(input_requests.at(sites.front()), step2->at(sites.front())));
+  auto unmask = server.CloseMaskedInputs();
+  if (!unmask.ok()) return fail(unmask.status().Wrap(round_name), "");
+
+  // Step 3: the survivors reveal the shares that remove the masks.
+  FEDRAD_ASSIGN_OR_RETURN(protocols::RoundRequest unmask_request,
+                          StepRequest(message, 3, {protocols::EncodeUnmaskRequest(*unmask)}));
+  auto step3 =
+      Exchange(*sessions_, options_, round_name, sites, same_for_all(unmask_request), &failure);
+  if (!step3.ok()) return fail(step3.status(), "");
+  for (const std::string& site : sites) {
+    const std::string what = round_name + ": secagg_unmask reply from site " + site;
+    auto blobs = stats::BlobsOf(step3->at(site).arrays, "blobs", what);
+    if (!blobs.ok()) return fail(blobs.status(), site);
+    if (blobs->size() != 1) {
+      return fail(common::ProtocolError(what + ": expected one unmask response blob, got " +
+                                        std::to_string(blobs->size())),
+                  site);
+    }
+    auto response = protocols::DecodeUnmaskResponse(blobs->front());
+    if (!response.ok()) return fail(response.status().Wrap(what), site);
+    if (response->site_id != site) {
+      return fail(
+          common::ProtocolError(what + ": the response names site '" + response->site_id + "'"),
+          site);
+    }
+    if (auto s = server.ReceiveUnmaskResponse(*response); !s.ok()) {
+      return fail(s.Wrap(round_name), site);
+    }
+  }
+  FEDRAD_RETURN_IF_ERROR(count_bytes(unmask_request, step3->at(sites.front())));
+  if (options_.on_round_end) {
+    FEDRAD_RETURN_IF_ERROR(options_.on_round_end(round_id).Wrap(round_name));
+  }
+  auto aggregate = server.Finish();
+  if (!aggregate.ok()) return fail(aggregate.status().Wrap(round_name), "");
+  auto totals = stats::DecodeWideSums(requests, sizes, aggregate->sum_encoded,
+                                      aggregate->included_sites.size());
+  if (!totals.ok()) return totals.status().Wrap(round_name + ": decoding the secure sum");
   return totals;
 }
 

@@ -3,8 +3,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <atomic>
+#include <iterator>
+#include <variant>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <sstream>
 
@@ -42,8 +45,20 @@ bool ParseKind(const std::string& name, StatKind* kind) {
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
 std::string PolicyName(const Policy& policy) {
-  return policy.source_path.empty() ? std::string("the default policy (no policy file)")
-                                    : policy.source_path;
+  if (policy.from_file) return policy.source_path;
+  return policy.source_path.empty()
+             ? std::string("the default policy (no policy file)")
+             : "the default policy (no policy file at " + policy.source_path + ")";
+}
+
+// "rule K of POLICY": how every refusal names the rule it applies.
+std::string RuleOf(const Policy& policy, const std::string& key) {
+  return "rule " + key + " of " + PolicyName(policy);
+}
+
+common::Status Refuse(const std::string& key, std::string* rule, std::string text) {
+  if (rule != nullptr) *rule = key;
+  return common::PermissionDenied(std::move(text));
 }
 
 std::string DescribeRows(const RowSubset& subset) {
@@ -132,6 +147,22 @@ std::string RequestName(std::size_t index, const stats::StatRequest& request) {
          ", dataset " + Quote(dataset) + ")";
 }
 
+// The policy file `fedrad site approve` creates: every default spelled out.
+nlohmann::json DefaultPolicyDocument() {
+  const Policy defaults;
+  nlohmann::json allowed = nlohmann::json::array();
+  for (StatKind k : defaults.allowed) allowed.push_back(StatKindName(k));
+  nlohmann::json document = nlohmann::json::object();
+  document["min_cohort_size"] = defaults.min_cohort_size;
+  document["min_count_per_cell"] = defaults.min_count_per_cell;
+  document["allowed_statistics"] = allowed;
+  document["max_rounds"] = defaults.max_rounds;
+  document["histogram_cells"] = defaults.histogram_cells_always ? "always" : "clear";
+  document["require_approval"] = defaults.require_approval;
+  document["approved_studies"] = nlohmann::json::array();
+  return document;
+}
+
 }  // namespace
 
 const char* StatKindName(StatKind kind) {
@@ -148,20 +179,31 @@ const char* StatKindName(StatKind kind) {
       return "score_histogram";
     case StatKind::kPlatt:
       return "platt";
+    case StatKind::kGridHistogram:
+      return "grid_histogram";
+    case StatKind::kPlacementSums:
+      return "placement_sums";
+    case StatKind::kThresholdCounts:
+      return "threshold_counts";
   }
   return "unknown";
 }
 
 StatKind KindOf(const stats::StatRequest& request) {
+  // In the order of the StatRequest alternatives (providers.hpp).
   static constexpr StatKind kByIndex[] = {
-      StatKind::kMoments,  StatKind::kLogistic,       StatKind::kSvm,
-      StatKind::kDeviance, StatKind::kScoreHistogram, StatKind::kPlatt};
+      StatKind::kMoments,       StatKind::kLogistic,      StatKind::kSvm,
+      StatKind::kDeviance,      StatKind::kScoreHistogram, StatKind::kPlatt,
+      StatKind::kGridHistogram, StatKind::kPlacementSums, StatKind::kThresholdCounts};
+  static_assert(std::size(kByIndex) == std::variant_size_v<stats::StatRequest>,
+                "every statistic request type needs its policy kind");
   return kByIndex[request.index()];
 }
 
 std::vector<StatKind> AllStatKinds() {
-  return {StatKind::kMoments,  StatKind::kLogistic,       StatKind::kSvm,
-          StatKind::kDeviance, StatKind::kScoreHistogram, StatKind::kPlatt};
+  return {StatKind::kMoments,       StatKind::kLogistic,       StatKind::kSvm,
+          StatKind::kDeviance,      StatKind::kScoreHistogram, StatKind::kPlatt,
+          StatKind::kGridHistogram, StatKind::kPlacementSums,  StatKind::kThresholdCounts};
 }
 
 bool Policy::Allows(StatKind kind) const {
@@ -173,6 +215,7 @@ Result<Policy> ParsePolicy(const nlohmann::json& document, const std::string& so
   common::ObjectReader root(document, "", &errors);
   Policy policy;
   policy.source_path = source;
+  policy.from_file = true;
   policy.min_cohort_size = root.Int("min_cohort_size", policy.min_cohort_size, 1, 1000000000);
   policy.min_count_per_cell =
       root.Int("min_count_per_cell", policy.min_count_per_cell, 1, 1000000000);
@@ -186,7 +229,7 @@ Result<Policy> ParsePolicy(const nlohmann::json& document, const std::string& so
     if (!ParseKind(names[i], &kind)) {
       errors.Add(pointer,
                  "expected one of moments, logistic, svm, deviance, score_histogram, "
-                 "platt, got " +
+                 "platt, grid_histogram, placement_sums, threshold_counts, got " +
                      Quote(names[i]));
     } else if (policy.Allows(kind)) {
       errors.Add(pointer, "duplicate statistic " + Quote(names[i]));
@@ -195,6 +238,12 @@ Result<Policy> ParsePolicy(const nlohmann::json& document, const std::string& so
     }
   }
   policy.max_rounds = root.Int("max_rounds", policy.max_rounds, 1, 1000000000);
+  const std::string cells = root.String("histogram_cells", "clear");
+  if (cells == "always") {
+    policy.histogram_cells_always = true;
+  } else if (cells != "clear") {
+    root.Error("histogram_cells", "expected \"clear\" or \"always\", got " + Quote(cells));
+  }
   policy.require_approval = root.Bool("require_approval", true);
   for (common::ObjectReader& entry : root.ObjectArray("approved_studies", false)) {
     ApprovedStudy study;
@@ -234,49 +283,51 @@ std::string SitePolicyPath(const std::string& site_config_path) {
                                     : site_config_path.substr(0, slash + 1) + "policy.json";
 }
 
-Result<std::optional<Policy>> LoadSitePolicyIfPresent(const std::string& site_config_path) {
-  const std::string path = SitePolicyPath(site_config_path);
+Result<Policy> LoadSitePolicy(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
-    static std::atomic<bool> warned{false};
-    if (!warned.exchange(true))
-      common::Log(common::LogLevel::kWarn, "policy",
-                  "NO DISCLOSURE POLICY: statistics leave this site without the disclosure gate",
-                  {{"expected", path}});
-    return std::optional<Policy>();
+    if (errno != ENOENT) {
+      return common::PermissionDenied(
+          path + ": cannot read this site's policy file: " + std::strerror(errno));
+    }
+    Policy defaults;
+    defaults.source_path = path;
+    return defaults;
   }
-  FEDRAD_ASSIGN_OR_RETURN(auto policy, LoadPolicy(path));
-  return std::optional<Policy>(std::move(policy));
+  return LoadPolicy(path);
 }
 
 Status CheckBatch(const Policy& policy, const stats::Datasets& datasets,
-                  const std::vector<stats::StatRequest>& requests, std::int64_t rounds_so_far) {
+                  const std::vector<stats::StatRequest>& requests, std::int64_t rounds_so_far,
+                  std::string* rule) {
   if (rounds_so_far + 1 > policy.max_rounds) {
-    return common::PermissionDenied(
-        "disclosure policy: round " + std::to_string(rounds_so_far + 1) +
-        " of this study exceeds max_rounds " + std::to_string(policy.max_rounds) + " (" +
-        PolicyName(policy) + ")");
+    return Refuse("max_rounds", rule,
+                  "disclosure policy: round " + std::to_string(rounds_so_far + 1) +
+                      " of this study exceeds max_rounds " + std::to_string(policy.max_rounds) +
+                      " (" + RuleOf(policy, "max_rounds") + ")");
   }
   const std::int64_t k = policy.min_count_per_cell;
   for (std::size_t r = 0; r < requests.size(); ++r) {
     const stats::StatRequest& request = requests[r];
     const std::string name = RequestName(r, request);
     if (!policy.Allows(KindOf(request))) {
-      return common::PermissionDenied("disclosure policy: " + name + ": statistic kind " +
-                                      Quote(StatKindName(KindOf(request))) +
-                                      " is not in allowed_statistics of " + PolicyName(policy));
+      return Refuse("allowed_statistics", rule,
+                    "disclosure policy: " + name + ": statistic kind " +
+                        Quote(StatKindName(KindOf(request))) + " is not in allowed_statistics (" +
+                        RuleOf(policy, "allowed_statistics") + ")");
     }
     const auto it = datasets.find(stats::DatasetOf(request));
     if (it == datasets.end()) {
-      return common::NotFound(name + ": no such dataset at this site");
+      return common::NotFound(name + ": no dataset '" + stats::DatasetOf(request) +
+                              "' at this site");
     }
     const stats::LocalTable& table = it->second;
     const auto n = static_cast<std::int64_t>(table.x.rows());
     if (n < policy.min_cohort_size) {
-      return common::PermissionDenied("disclosure policy: " + name + ": the dataset has " +
-                                      std::to_string(n) + " rows, below min_cohort_size " +
-                                      std::to_string(policy.min_cohort_size) + " (" +
-                                      PolicyName(policy) + ")");
+      return Refuse("min_cohort_size", rule,
+                    "disclosure policy: " + name + ": the dataset has " + std::to_string(n) +
+                        " rows, below min_cohort_size " + std::to_string(policy.min_cohort_size) +
+                        " (" + RuleOf(policy, "min_cohort_size") + ")");
     }
     for (const RowSubset& subset : SubsetsOf(request)) {
       auto groups = GroupsOf(table, subset);
@@ -292,10 +343,11 @@ Status CheckBatch(const Policy& policy, const stats::Datasets& datasets,
           broken = std::to_string(negatives) + " rows of class 0";
         }
         if (!broken.empty()) {
-          return common::PermissionDenied("disclosure policy: " + name + ", " + what + ": " +
-                                          broken + ", below min_count_per_cell " +
-                                          std::to_string(k) + " (" + PolicyName(policy) +
-                                          "; a count must be 0 or at least the minimum)");
+          return Refuse("min_count_per_cell", rule,
+                        "disclosure policy: " + name + ", " + what + ": " + broken +
+                            ", below min_count_per_cell " + std::to_string(k) + " (" +
+                            RuleOf(policy, "min_count_per_cell") +
+                            "; a count must be 0 or at least the minimum)");
         }
       }
     }
@@ -304,7 +356,8 @@ Status CheckBatch(const Policy& policy, const stats::Datasets& datasets,
 }
 
 Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>& requests,
-                    const std::vector<std::vector<double>>& results) {
+                    const std::vector<std::vector<double>>& results, bool masked,
+                    std::string* rule) {
   if (results.size() != requests.size()) {
     return common::Internal("disclosure policy: " + std::to_string(results.size()) +
                             " results for " + std::to_string(requests.size()) + " requests");
@@ -313,30 +366,71 @@ Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>&
   for (std::size_t r = 0; r < requests.size(); ++r) {
     const std::vector<double>& values = results[r];
     if (const auto* h = std::get_if<stats::ScoreHistogramRequest>(&requests[r])) {
+      if (masked && !policy.histogram_cells_always) continue;  // only sums over sites leave
       const std::size_t bins = static_cast<std::size_t>(h->bins);
       for (std::size_t i = 0; i < values.size(); ++i) {
         const auto c = static_cast<std::int64_t>(std::llround(values[i]));
         if (!Safe(c, k)) {
           const std::size_t part = i / (2 * bins);
           const std::size_t within = i % (2 * bins);
-          return common::PermissionDenied(
+          return Refuse(
+              "min_count_per_cell", rule,
               "disclosure policy: " + RequestName(r, requests[r]) + ", part " +
-              std::to_string(part) + " (" + DescribeRows(h->rows[part]) + "): histogram cell " +
-              std::to_string(within % bins) + " of class " + (within < bins ? "0" : "1") +
-              " holds " + std::to_string(c) + " rows, below min_count_per_cell " +
-              std::to_string(k) + " (" + PolicyName(policy) +
-              "; a cell must be empty or hold at least the minimum: ask for fewer bins)");
+                  std::to_string(part) + " (" + DescribeRows(h->rows[part]) + "): histogram cell " +
+                  std::to_string(within % bins) + " of class " + (within < bins ? "0" : "1") +
+                  " holds " + std::to_string(c) + " rows, below min_count_per_cell " +
+                  std::to_string(k) + " (" + RuleOf(policy, "min_count_per_cell") +
+                  "; a histogram cell sent in the clear must be empty or hold at least the "
+                  "minimum: use secure aggregation or fewer bins)");
+        }
+      }
+    } else if (const auto* g = std::get_if<stats::GridHistogramRequest>(&requests[r])) {
+      // Per-class counts of probabilities per grid cell: as score histograms.
+      if (masked && !policy.histogram_cells_always) continue;
+      const auto grid = static_cast<std::size_t>(g->grid_size);
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const auto c = static_cast<std::int64_t>(std::llround(values[i]));
+        if (!Safe(c, k)) {
+          return Refuse("min_count_per_cell", rule,
+                        "disclosure policy: " + RequestName(r, requests[r]) + ": grid cell " +
+                            std::to_string(i % grid) + " of model " +
+                            std::to_string(i / (2 * grid)) + " holds " + std::to_string(c) +
+                            " rows, below min_count_per_cell " + std::to_string(k) + " (" +
+                            RuleOf(policy, "min_count_per_cell") +
+                            "; use secure aggregation or a coarser grid)");
+        }
+      }
+    } else if (const auto* t = std::get_if<stats::ThresholdCountsRequest>(&requests[r])) {
+      // TP/FP/TN/FN and calibration-bin counts are released counts.
+      if (masked && !policy.histogram_cells_always) continue;
+      stats::ThresholdCountsLayout layout{static_cast<int>(t->models.size()),
+                                          t->calibration_bins};
+      for (int m = 0; m < layout.num_models; ++m) {
+        std::vector<std::size_t> cells = {layout.Tp(m), layout.Fp(m), layout.Tn(m),
+                                          layout.Fn(m)};
+        for (int b = 0; b < layout.bins; ++b) cells.push_back(layout.BinCount(m, b));
+        for (std::size_t cell : cells) {
+          if (cell >= values.size()) continue;
+          const auto c = static_cast<std::int64_t>(std::llround(values[cell]));
+          if (!Safe(c, k)) {
+            return Refuse("min_count_per_cell", rule,
+                          "disclosure policy: " + RequestName(r, requests[r]) + ": model " +
+                              std::to_string(m) + " has a threshold or calibration count of " +
+                              std::to_string(c) + ", below min_count_per_cell " +
+                              std::to_string(k) + " (" + RuleOf(policy, "min_count_per_cell") +
+                              ")");
+          }
         }
       }
     } else if (const auto* s = std::get_if<stats::SvmRequest>(&requests[r])) {
       if (values.size() < 2) continue;
       const auto active = static_cast<std::int64_t>(std::llround(values[1]));
       if (!Safe(active, k)) {
-        return common::PermissionDenied(
-            "disclosure policy: " + RequestName(r, requests[r]) + ", " + DescribeRows(s->rows) +
-            ": the Hessian would be a sum over " + std::to_string(active) +
-            " active rows, below min_count_per_cell " + std::to_string(k) + " (" +
-            PolicyName(policy) + ")");
+        return Refuse("min_count_per_cell", rule,
+                      "disclosure policy: " + RequestName(r, requests[r]) + ", " +
+                          DescribeRows(s->rows) + ": the Hessian would be a sum over " +
+                          std::to_string(active) + " active rows, below min_count_per_cell " +
+                          std::to_string(k) + " (" + RuleOf(policy, "min_count_per_cell") + ")");
       }
     }
   }
@@ -344,7 +438,7 @@ Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>&
 }
 
 Status CheckStudyApproved(const Policy& policy, const std::string& study_id,
-                          const std::string& spec_sha256) {
+                          const std::string& spec_sha256, const std::string& spec_path) {
   if (!policy.require_approval) return Status::Ok();
   const ApprovedStudy* same_id = nullptr;
   for (const ApprovedStudy& a : policy.approved) {
@@ -357,9 +451,10 @@ Status CheckStudyApproved(const Policy& policy, const std::string& study_id,
     text += ": the approved spec of this study has SHA-256 " + same_id->spec_sha256 +
             " (the spec changed since it was approved)";
   }
-  text +=
-      "; review it with `fedrad site review SPEC --policy POLICY` and approve it with "
-      "`fedrad site approve SPEC --policy POLICY --by NAME`";
+  const std::string policy_arg = policy.source_path.empty() ? "POLICY.json" : policy.source_path;
+  text += "; review it with `fedrad site review " + spec_path + " --policy " + policy_arg +
+          "` and approve it with `fedrad site approve " + spec_path + " --policy " + policy_arg +
+          " --by NAME`";
   return common::PermissionDenied(text);
 }
 
@@ -370,7 +465,7 @@ Result<std::string> ReviewStudy(const std::string& spec_path, const Policy& poli
   out << "Study " << Quote(spec.study_id) << "\n"
       << "  spec:    " << spec_path << "\n"
       << "  SHA-256: " << spec.sha256 << "\n";
-  const Status approved = CheckStudyApproved(policy, spec.study_id, spec.sha256);
+  const Status approved = CheckStudyApproved(policy, spec.study_id, spec.sha256, spec_path);
   if (!policy.require_approval) {
     out << "  approval: NOT REQUIRED by " << PolicyName(policy)
         << " (require_approval is false: this site runs any study)\n";
@@ -427,6 +522,14 @@ Result<std::string> ReviewStudy(const std::string& spec_path, const Policy& poli
       {StatKind::kScoreHistogram, true,
        "per-class counts of held-out scores in histogram bins (AUC)"},
       {StatKind::kPlatt, spec.platt, "Platt log-loss, gradient and Hessian (2 parameters)"},
+      {StatKind::kGridHistogram, true,
+       "evaluation: per-class counts of predicted probabilities on a public grid (ROC, AUC)"},
+      {StatKind::kPlacementSums, true,
+       "evaluation: sums of DeLong placement values and their products (AUC confidence "
+       "intervals, model comparisons)"},
+      {StatKind::kThresholdCounts, true,
+       "evaluation: TP/FP/TN/FN at a fixed threshold, squared error and calibration-bin "
+       "counts and sums"},
   };
   bool refused = false;
   for (const Line& line : lines) {
@@ -436,12 +539,28 @@ Result<std::string> ReviewStudy(const std::string& spec_path, const Policy& poli
     out << "  " << StatKindName(line.kind) << ": " << line.what
         << (allowed ? "" : "  [NOT ALLOWED by this policy: the study would fail here]") << "\n";
   }
+  const bool secure = spec.privacy.secure_aggregation;
+  out << "\nHow it leaves: "
+      << (secure ? "masked (secure aggregation): the coordinator learns only sums over at least " +
+                       std::to_string(spec.privacy.min_sites) + " sites" +
+                       (spec.privacy.allow_fewer_sites ? " (fewer allowed by the spec)" : "")
+                 : std::string("IN THE CLEAR (privacy.secure_aggregation is false): the "
+                               "coordinator sees this site's sums"))
+      << ".\n";
   out << "\nRounds: at most " << policy.max_rounds
       << " stats_batch rounds (this site's max_rounds; later rounds are refused).\n"
       << "Policy (" << PolicyName(policy) << "): min_cohort_size " << policy.min_cohort_size
       << ", min_count_per_cell " << policy.min_count_per_cell
-      << " (every fold, class and histogram cell behind a released number must be empty or "
-         "hold at least this many rows).\n";
+      << " (every fold and class behind a released number, and every SVM active set, must be "
+         "empty or hold at least this many rows; histogram cells too when they leave "
+      << (policy.histogram_cells_always ? "masked or in the clear" : "in the clear") << ").\n";
+  if (!secure || policy.histogram_cells_always) {
+    out << "Note: " << spec.histogram_bins
+        << "-bin score histograms of held-out folds are checked cell by cell; on a small cohort "
+           "cells of 1.."
+        << policy.min_count_per_cell - 1
+        << " rows are likely and the study would be refused (see docs/security.md).\n";
+  }
   if (refused) {
     out << "\nWARNING: this policy refuses statistics the study needs.\n";
   }
@@ -471,7 +590,7 @@ Status ApproveStudy(const std::string& policy_path, const std::string& spec_path
   struct stat info {};
   const bool exists = ::stat(policy_path.c_str(), &info) == 0;
   std::string before;
-  nlohmann::json document = nlohmann::json::object();
+  nlohmann::json document = DefaultPolicyDocument();
   if (exists) {
     FEDRAD_ASSIGN_OR_RETURN(before, common::ReadFile(policy_path));
     FEDRAD_ASSIGN_OR_RETURN(document, common::ParseJson(before, policy_path));

@@ -1,5 +1,7 @@
 #include "fedrad/site_agent/site_agent.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -18,6 +20,7 @@
 #include "fedrad/protocols/transport.hpp"
 #include "fedrad/site_agent/policy.hpp"
 #include "fedrad/site_agent/stats/feature_table.hpp"
+#include "fedrad/site_agent/stats/secure_round.hpp"
 #include "fedrad/site_agent/stats/wire.hpp"
 
 namespace fedrad::site_agent {
@@ -53,6 +56,9 @@ class SiteSession {
         audit_(audit),
         observer_(observer),
         backoff_(config.reconnect_interval_ms) {}
+
+  // This site's identity: its Ed25519 key signs the secure-aggregation keys.
+  void set_identity(const common::Identity* identity) { identity_ = identity; }
 
   Status Run(const std::atomic<bool>* stop) {
     while (stop == nullptr || !stop->load()) {
@@ -118,6 +124,7 @@ class SiteSession {
     replies_.clear();
     accepted_jobs_.clear();
     study_data_.clear();
+    secure_rounds_.clear();
     if (auto s = SendBody(hello); !s.ok()) {
       Log(LogLevel::kDebug, "site", "HELLO not sent yet", {{"detail", s.message()}});
     }
@@ -198,6 +205,8 @@ class SiteSession {
       Log(LogLevel::kInfo, "site", "job ended",
           {{"job", end->job_id}, {"outcome", end->outcome}, {"summary", end->summary}});
       study_data_.erase(end->job_id);
+      job_policies_.erase(end->job_id);
+      secure_rounds_.erase(end->job_id);
       return Status::Ok();
     }
     if (const auto* bye = std::get_if<protocols::Bye>(&message.body)) {
@@ -267,11 +276,16 @@ class SiteSession {
                      "\" but this site approved study \"" + spec->study_id + "\"");
     }
     // --- study approval (site_agent/policy.hpp): the spec's hash must be approved ---
-    auto approval_policy = LoadSitePolicyIfPresent(config_.source_path);
-    if (!approval_policy.ok()) return decline(approval_policy.status().message());
-    if (*approval_policy) {
-      const Status approved = CheckStudyApproved(**approval_policy, spec->study_id, spec->sha256);
-      if (!approved.ok()) return decline(approved.message());
+    // The policy in force when the job is accepted applies to all its rounds.
+    auto policy = LoadSitePolicy(config_.policy_file);
+    if (!policy.ok()) {
+      return decline("this site's disclosure policy is unusable (fix it, then offer again): " +
+                     policy.status().message());
+    }
+    if (const Status approved =
+            CheckStudyApproved(*policy, spec->study_id, spec->sha256, config_.study_spec);
+        !approved.ok()) {
+      return decline(approved.message());
     }
     // --- end study approval ---
     auto table = site_agent::stats::ReadFeatureTable(config_.study_features, *spec);
@@ -280,6 +294,7 @@ class SiteSession {
     if (!datasets.ok()) {
       return decline("cannot build the study's datasets: " + datasets.status().message());
     }
+    if (auto s = PrepareSecureRounds(offer.job_id, *spec); !s.ok()) return decline(s.message());
     Log(LogLevel::kInfo, "site", "accepted a job",
         {{"job", offer.job_id},
          {"kind", offer.kind},
@@ -288,6 +303,7 @@ class SiteSession {
          {"description", offer.description}});
     study_data_[offer.job_id] = std::move(datasets).value();
     job_studies_[offer.job_id] = spec->study_id;
+    job_policies_[offer.job_id] = std::move(policy).value();
     audit_->SetContext(spec->study_id, 0);
     accepted_jobs_[offer.job_id] = offer.kind;
     return SendBody(protocols::JobAccept{offer.job_id});
@@ -299,10 +315,18 @@ class SiteSession {
                                                      const site_agent::stats::Datasets& data) {
     FEDRAD_ASSIGN_OR_RETURN(auto batch, site_agent::stats::DecodeStatsBatch(request));
     // --- disclosure gate (site_agent/policy.hpp): refuse before computing ---
-    FEDRAD_ASSIGN_OR_RETURN(auto policy, LoadSitePolicyIfPresent(config_.source_path));
-    if (policy) {
-      FEDRAD_RETURN_IF_ERROR(CheckBatch(*policy, data, batch, policy_rounds_[request.job_id]));
+    // A refusal sets refused_rule_ (the policy key): OnRound answers it with
+    // ERROR policy_refused (docs/protocol.md 6.6).
+    refused_rule_.clear();
+    const auto job_policy = job_policies_.find(request.job_id);
+    if (job_policy == job_policies_.end()) {
+      return common::Internal("no disclosure policy recorded for job " + request.job_id);
     }
+    const Policy& policy = job_policy->second;
+    FEDRAD_RETURN_IF_ERROR(
+        CheckBatch(policy, data, batch, policy_rounds_[request.job_id], &refused_rule_));
+    // In a secure round (parameters.secure, 6.5) the results leave masked.
+    const bool masked = request.parameters.is_object() && request.parameters.contains("secure");
     // --- end disclosure gate ---
     // The reply must fit the message cap: check its size before computing.
     std::size_t values = 0;
@@ -332,16 +356,47 @@ class SiteSession {
       results.push_back(std::move(result).value());
     }
     // --- disclosure gate: released counts (histogram cells, active sets) ---
-    if (policy) {
-      FEDRAD_RETURN_IF_ERROR(CheckResults(*policy, batch, results));
-      ++policy_rounds_[request.job_id];
-    }
+    FEDRAD_RETURN_IF_ERROR(CheckResults(policy, batch, results, masked, &refused_rule_));
+    ++policy_rounds_[request.job_id];
     // --- end disclosure gate ---
     return site_agent::stats::EncodeStatsResults(request.job_id, request.round_id, results);
   }
   std::map<std::string, std::int64_t> policy_rounds_;  // disclosure gate: job id -> rounds sent
+  std::map<std::string, Policy> job_policies_;         // job id -> policy it was accepted under
+  std::string refused_rule_;  // the rule of the gate's last refusal ("" if none)
+
+  // A refusal by the disclosure gate: logged (warn, with the rule), recorded
+  // in the audit log (event "refusal") and answered with ERROR
+  // policy_refused; nothing of the round leaves the site.
+  Status RefuseRound(const protocols::RoundRequest& request, std::uint64_t sequence,
+                     const std::string& text) {
+    Log(LogLevel::kWarn, "site", "the disclosure policy refused a round request",
+        {{"job", request.job_id},
+         {"round", std::to_string(request.round_id)},
+         {"rule", refused_rule_},
+         {"detail", text}});
+    common::AuditEntry entry;
+    entry.event = "refusal";
+    entry.peer = "coordinator";
+    entry.study = StudyOf(request.job_id);
+    entry.round = request.round_id;
+    entry.type = "ERROR";
+    entry.detail = "rule " + refused_rule_ + ": " + text;
+    if (auto appended = audit_->Append(std::move(entry)); !appended.ok()) {
+      return appended.status().Wrap("audit log " + audit_->path());
+    }
+    protocols::Error error;
+    error.code = "policy_refused";
+    error.message = text.substr(0, 4000);
+    error.fatal = false;
+    error.ref_sequence = static_cast<std::int64_t>(sequence);
+    return SendBody(error);
+  }
 
   Status OnRound(const protocols::RoundRequest& request, std::uint64_t sequence) {
+    if (site_agent::stats::SecureStepOf(request) >= 0 || secure_rounds_.count(request.job_id) > 0) {
+      return OnSecureRound(request, sequence);
+    }
     const auto key = std::make_pair(request.job_id, request.round_id);
     if (auto cached = replies_.find(key); cached != replies_.end()) {
       Log(LogLevel::kInfo, "site", "repeated round request; sending the same reply",
@@ -368,6 +423,11 @@ class SiteSession {
                            "statistic \"stats_batch\" is only answered in a study job");
       }
       auto reply = ComputeBatch(request, data->second);
+      if (!reply.ok() && !refused_rule_.empty()) {
+        return RefuseRound(request, sequence,
+                           "job " + request.job_id + " round " + std::to_string(request.round_id) +
+                               ": " + reply.status().message());
+      }
       if (!reply.ok()) {
         const bool malformed = reply.status().code() == common::StatusCode::kProtocolError;
         return reply_error(malformed ? "protocol_error" : "job_failed",
@@ -403,6 +463,137 @@ class SiteSession {
     replies_[key] = reply;
     return SendBody(reply);
   }
+
+  // --- secure aggregation (docs/protocol.md 6.5) ---
+  // At study acceptance: with privacy.secure_aggregation the approved spec
+  // must list this site as a train site with this site's own signing key (the
+  // key every other site pins); the job then gets its SecureRoundSite.
+  Status PrepareSecureRounds(const std::string& job_id, const protocols::StudySpec& spec) {
+    secure_rounds_.erase(job_id);
+    if (!spec.privacy.secure_aggregation) {
+      Log(LogLevel::kWarn, "site",
+          "secure aggregation is off in this study: the coordinator sees this site's statistics",
+          {{"job", job_id}, {"study", spec.study_id}});
+      return Status::Ok();
+    }
+    if (identity_ == nullptr) return common::Internal("the site's identity is not loaded");
+    const auto self = std::find_if(spec.sites.begin(), spec.sites.end(),
+                                   [&](const auto& site) { return site.id == config_.id; });
+    if (self == spec.sites.end()) {
+      return common::FailedPrecondition("secure aggregation is on but the study spec (" +
+                                        config_.study_spec + ") does not list this site \"" +
+                                        config_.id + "\" in \"sites\"");
+    }
+    if (self->external) {
+      return common::FailedPrecondition("the study spec lists this site \"" + config_.id +
+                                        "\" with role \"external\"; this site agent takes part "
+                                        "in secure rounds as a train site only");
+    }
+    std::string listed = self->sign_public_hex;
+    std::transform(listed.begin(), listed.end(), listed.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string own = identity_->pub.sign_public_hex;
+    std::transform(own.begin(), own.end(), own.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (listed != own) {
+      return common::FailedPrecondition("the study spec lists site \"" + config_.id +
+                                        "\" with sign_public_key " + self->sign_public_hex +
+                                        ", but this site's key (" + config_.secret_key_file +
+                                        ") is " + identity_->pub.sign_public_hex +
+                                        "; the other sites would reject its secure-aggregation "
+                                        "keys");
+    }
+    FEDRAD_ASSIGN_OR_RETURN(protocols::SecAggConfig secagg,
+                            site_agent::stats::SecAggConfigOf(spec));
+    FEDRAD_ASSIGN_OR_RETURN(
+        auto rounds, site_agent::stats::SecureRoundSite::Create(std::move(secagg), config_.id,
+                                                                identity_->sign_secret.span()));
+    secure_rounds_.insert_or_assign(job_id, std::move(rounds));
+    return Status::Ok();
+  }
+
+  // Every round of a job with secure aggregation, and any secure-round
+  // request: step 0 (stats_batch + "secure") runs the disclosure gate and
+  // computes as a plain round does, then encodes and advertises keys; steps
+  // 1..3 follow the protocol. A repeated step is answered from the cache, a
+  // step out of order with ERROR protocol_error, a plain round of a secure job
+  // is refused.
+  Status OnSecureRound(const protocols::RoundRequest& request, std::uint64_t sequence) {
+    const std::string round_name =
+        "job " + request.job_id + " round " + std::to_string(request.round_id);
+    auto reply_error = [&](const std::string& code, const std::string& text) {
+      protocols::Error error;
+      error.code = code;
+      error.message = text;
+      error.fatal = false;
+      error.ref_sequence = static_cast<std::int64_t>(sequence);
+      Log(LogLevel::kWarn, "site", "refused a round request", {{"code", code}, {"detail", text}});
+      return SendBody(error);
+    };
+    if (accepted_jobs_.count(request.job_id) == 0) {
+      return reply_error("job_failed", "round request for job \"" + request.job_id +
+                                           "\", which this site has not accepted");
+    }
+    const auto secure = secure_rounds_.find(request.job_id);
+    if (secure == secure_rounds_.end()) {
+      return reply_error("protocol_error", round_name + ": a secure-round request (" +
+                                               request.statistic +
+                                               "), but this job does not use secure aggregation");
+    }
+    const int step = site_agent::stats::SecureStepOf(request);
+    if (step < 0) {
+      return reply_error("protocol_error",
+                         round_name +
+                             ": this job uses secure aggregation (the study spec this "
+                             "site approved); a plain \"" +
+                             request.statistic + "\" round is refused");
+    }
+    site_agent::stats::SecureRoundSite& rounds = secure->second;
+    if (const protocols::RoundReply* cached = rounds.Cached(request)) {
+      Log(LogLevel::kInfo, "site", "repeated round request; sending the same reply",
+          {{"job", request.job_id},
+           {"round", std::to_string(request.round_id)},
+           {"statistic", request.statistic}});
+      return SendBody(*cached);
+    }
+    if (auto s = rounds.CheckOrder(request); !s.ok())
+      return reply_error("protocol_error", s.message());
+    common::Result<protocols::RoundReply> reply = common::Internal("no reply");
+    if (step == 0) {
+      const auto data = study_data_.find(request.job_id);
+      if (data == study_data_.end()) {
+        return reply_error("unsupported_statistic",
+                           "statistic \"stats_batch\" is only answered in a study job");
+      }
+      auto plain = site_agent::stats::PlainBatchRequest(request);
+      if (!plain.ok())
+        return reply_error("protocol_error", round_name + ": " + plain.status().message());
+      auto computed = ComputeBatch(request, data->second);  // the disclosure gate is inside
+      if (!computed.ok() && !refused_rule_.empty()) {
+        return RefuseRound(request, sequence, round_name + ": " + computed.status().message());
+      }
+      if (!computed.ok()) {
+        reply = computed.status();
+      } else {
+        auto batch = site_agent::stats::DecodeStatsBatch(*plain);
+        reply = batch.ok() ? rounds.Start(request, *batch, *computed)
+                           : common::Result<protocols::RoundReply>(batch.status());
+      }
+    } else {
+      reply = rounds.Continue(request);
+    }
+    if (!reply.ok()) {
+      const bool malformed = reply.status().code() == common::StatusCode::kProtocolError;
+      return reply_error(malformed ? "protocol_error" : "job_failed",
+                         round_name + ": " + reply.status().message());
+    }
+    Log(LogLevel::kDebug, "site", "answered a secure round step",
+        {{"job", request.job_id},
+         {"round", std::to_string(request.round_id)},
+         {"statistic", request.statistic}});
+    return SendBody(std::move(reply).value());
+  }
+  // --- end secure aggregation ---
 
   Status Maintain(const std::atomic<bool>* stop) {
     const auto now = Clock::now();
@@ -465,6 +656,8 @@ class SiteSession {
   std::map<std::string, std::string> accepted_jobs_;
   std::map<std::string, site_agent::stats::Datasets> study_data_;  // job id -> datasets
   std::map<std::pair<std::string, std::int64_t>, protocols::RoundReply> replies_;
+  const common::Identity* identity_ = nullptr;  // this site's keys (secure aggregation)
+  std::map<std::string, site_agent::stats::SecureRoundSite> secure_rounds_;  // job id -> rounds
   common::RateLimiter limiter_{std::chrono::seconds(60)};
 };
 
@@ -503,6 +696,24 @@ Status RunSite(const SiteConfig& config, const SiteRunOptions& options,
                                    "\" but the key file " + config.secret_key_file +
                                    " belongs to \"" + identity.pub.name + "\"");
   }
+  // The disclosure policy is mandatory (site_agent/policy.hpp): a file that
+  // does not parse stops the site here; no file means the built-in defaults.
+  auto policy = LoadSitePolicy(config.policy_file);
+  if (!policy.ok()) return policy.status().Wrap(config.source_path + ": /policy");
+  if (!policy->from_file) {
+    Log(LogLevel::kWarn, "site",
+        "no policy file: the built-in default disclosure policy applies and every study needs "
+        "approval (fedrad site approve SPEC --policy " +
+            config.policy_file + " --by NAME)",
+        {{"policy", config.policy_file}});
+  }
+  Log(LogLevel::kInfo, "site", "disclosure policy",
+      {{"policy", policy->from_file ? config.policy_file : "built-in defaults"},
+       {"require_approval", policy->require_approval ? "true" : "false"},
+       {"approved_studies", std::to_string(policy->approved.size())},
+       {"min_cohort_size", std::to_string(policy->min_cohort_size)},
+       {"min_count_per_cell", std::to_string(policy->min_count_per_cell)},
+       {"histogram_cells", policy->histogram_cells_always ? "always" : "clear"}});
   // Check the data before connecting: a site with unreadable data declines
   // nothing it has not first looked at.
   std::int64_t rows = -1;
@@ -530,6 +741,7 @@ Status RunSite(const SiteConfig& config, const SiteRunOptions& options,
   {
     FEDRAD_ASSIGN_OR_RETURN(auto transport, protocols::ClientTransport::Connect(client_options));
     SiteSession session(config, options, transport.get(), audit.get(), &observer);
+    session.set_identity(&identity);
     result = session.Run(stop);
   }  // the transport is closed: nothing more is sent or received
   FEDRAD_RETURN_IF_ERROR(observer.status());

@@ -65,6 +65,14 @@ common::Result<SiteConfig> LoadSiteConfig(const std::string& path) {
 
   cfg.log = common::ReadLogSection(root, path);
 
+  const std::string policy = root.String("policy", "policy.json");
+  if (policy.empty()) {
+    root.Error("policy",
+               "expected the path of this site's policy file (default \"policy.json\" beside "
+               "this config)");
+  }
+  cfg.policy_file = common::ResolveConfigPath(path, policy);
+
   ObjectReader audit = root.OptionalObject("audit");
   cfg.audit_log = common::ResolveConfigPath(path, audit.String("log", cfg.id + ".audit.jsonl"));
   audit.Finish();

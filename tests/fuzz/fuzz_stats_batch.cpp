@@ -8,6 +8,9 @@
 // exception, kInternal or a sanitizer report). A batch it accepts must be
 // accepted by EncodeStatsBatch, and that encoding must decode and re-encode
 // to the same message (the encoding of decoded requests is canonical).
+// Every i64 array of the request is also given to the blob-list decoder of
+// secure rounds (site_agent/stats/secure_round.hpp): OK or kProtocolError,
+// and an accepted list re-encodes to the same array.
 // A violation aborts: it is a real bug.
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +20,7 @@
 #include <variant>
 
 #include "fedrad/protocols/messages.hpp"
+#include "fedrad/site_agent/stats/secure_round.hpp"
 #include "fedrad/site_agent/stats/wire.hpp"
 #include "frame_container.hpp"
 
@@ -40,6 +44,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!decoded.ok()) return 0;
   const auto* request = std::get_if<p::RoundRequest>(&decoded->body);
   if (request == nullptr) return 0;
+
+  for (const p::Array& array : request->arrays) {
+    auto blobs = s::DecodeBlobList(array);
+    if (!blobs.ok()) {
+      if (blobs.status().code() != StatusCode::kProtocolError) {
+        Fail("DecodeBlobList answered something other than kProtocolError", blobs.status());
+      }
+      continue;
+    }
+    auto again = s::EncodeBlobList(array.name, *blobs);
+    if (!again.ok()) Fail("EncodeBlobList refused blobs DecodeBlobList accepted", again.status());
+    if (again->i64 != array.i64) {
+      std::fprintf(stderr, "fuzz_stats_batch: the blob-list encoding is not canonical\n");
+      std::abort();
+    }
+  }
 
   auto batch = s::DecodeStatsBatch(*request);
   if (!batch.ok()) {

@@ -1,12 +1,18 @@
 // A whole study over the wire: a `fedrad coordinator` (job "study") and three
 // `fedrad site` processes on 127.0.0.1 (CurveZMQ) fit every model of a small
-// spec, and the coordinator's model.json files must equal those of
-// `fedrad simulate` on the same three tables (every number within 1e-10,
-// rounds and bytes per site identical) and, for the final model, those of
-// `fedrad fit --pooled` on their concatenation (same selected features,
-// coefficients within 1e-8). A site whose approved spec differs declines and
-// the study fails naming it. The four audit logs of the study verify together
-// with `fedrad audit verify` (and a flipped byte in one of them is found).
+// spec with secure aggregation (the default, docs/protocol.md 6.5: every
+// round is four exchanges and the coordinator sees only masked sums), and the
+// coordinator's model.json files must equal those of `fedrad simulate` on
+// the same three tables (every number within 1e-8 -- the wide fixed-point
+// encoding adds at most 3 * 2^-41 per summed value --, the same rounds, more
+// bytes from each site than a plain round sends) and, for the final model,
+// those of `fedrad fit --pooled` on their concatenation (same selected
+// features, coefficients within 1e-8). A site whose approved spec differs
+// declines and the study fails naming it; a spec whose pinned site key is not
+// the site's key is refused by the coordinator (naming the site and both
+// keys) or, if the coordinator's config carries the same wrong key, declined
+// by the site. The four audit logs of the study verify together with
+// `fedrad audit verify` (and a flipped byte in one of them is found).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -29,7 +35,7 @@ namespace {
 using nlohmann::json;
 
 constexpr int kFeatures = 12;
-constexpr int kRowsPerSite = 50;
+constexpr int kRowsPerSite = 120;  // every fold count passes the default disclosure policy (k = 5)
 const std::vector<std::string> kSites = {"site_a", "site_b", "site_c"};
 
 std::string Num(double v) {
@@ -52,7 +58,8 @@ struct StudyFiles {
   std::string spec;
 };
 
-StudyFiles WriteStudy(const TempDir& dir) {
+// `sites`: the spec's "sites" list (Consortium::StudySites).
+StudyFiles WriteStudy(const TempDir& dir, const json& sites) {
   std::mt19937_64 rng(20261127);
   std::normal_distribution<double> normal;
   std::string header = "case_id,label,fold";
@@ -91,6 +98,7 @@ StudyFiles WriteStudy(const TempDir& dir) {
       {"lasso", {{"nlambda", 15}}},
       {"svm", {{"c_grid", {0.1, 1.0, 10.0}}, {"histogram_bins", 64}}},
       {"platt", true},
+      {"sites", sites},
   };
   files.spec = dir.File("study.json");
   WriteTextFile(files.spec, spec.dump(2) + "\n");
@@ -229,16 +237,18 @@ void ConfigureSites(Consortium& study, const StudyFiles& files,
       c.erase("data");  // a study-only site needs no cohort file
       c["study"] = {{"spec", specs[s]}, {"features", files.site_csv[s]}};
     });
+    // Study approval is on by default: each site's operator approves its spec.
+    study.ApproveStudy(kSites[s], specs[s]);
   }
 }
 
-TEST(StudyOverTheWire, ThreeSitesMatchSimulateAndPooled) {
+TEST(StudyOverTheWire, ThreeSitesWithSecureAggregationMatchSimulateAndPooled) {
   TempDir dir;
   Consortium study(dir, {.sites = {{"site_a", 0}, {"site_b", 0}, {"site_c", 0}},
                          .heartbeat_liveness = 50,
                          .job_timeout_s = 60});
   ASSERT_NO_FATAL_FAILURE(study.Setup());
-  const StudyFiles files = WriteStudy(dir);
+  const StudyFiles files = WriteStudy(dir, study.StudySites(kSites));
   const std::string federated = dir.File("out_federated");
 
   // The two references first (the machine may be busy: the federated run
@@ -271,6 +281,7 @@ TEST(StudyOverTheWire, ThreeSitesMatchSimulateAndPooled) {
                       << ReadTextFile(study.CoordinatorLog());
   for (auto& site : sites) ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(site.get()));
   EXPECT_EQ(CountOccurrences(study.CoordinatorLog(), "site accepted the study"), 3u);
+  EXPECT_EQ(CountOccurrences(study.CoordinatorLog(), "secure aggregation is off"), 0u);
 
   for (const std::string model : {"first", "all"}) {
     SCOPED_TRACE(model);
@@ -283,9 +294,31 @@ TEST(StudyOverTheWire, ThreeSitesMatchSimulateAndPooled) {
     EXPECT_EQ(fed["provenance"]["mode"], "federated");
     EXPECT_GT(fed["rounds"].get<std::int64_t>(), 10);
     EXPECT_GT(fed["bytes_to_each_site"].get<std::int64_t>(), 0);
-    EXPECT_GT(fed["bytes_from_each_site"].get<std::int64_t>(), 0);
-    // Federated == simulate: every number (rounds and bytes exactly).
-    ExpectSameJson(fed, sim, 1e-10, model, {"provenance", "wall_seconds"});
+    // Secure rounds: the same rounds as simulate's plain ones, each carrying
+    // keys, shares and masked words (2-3 words per value) on top.
+    EXPECT_EQ(fed["rounds"], sim["rounds"]);
+    EXPECT_GT(fed["bytes_to_each_site"].get<std::int64_t>(),
+              sim["bytes_to_each_site"].get<std::int64_t>());
+    EXPECT_GT(fed["bytes_from_each_site"].get<std::int64_t>(),
+              2 * sim["bytes_from_each_site"].get<std::int64_t>());
+    // Federated == simulate: every number within 1e-8 (relative above 1).
+    ExpectSameJson(fed, sim, 1e-8, model,
+                   {"provenance", "wall_seconds", "bytes_to_each_site", "bytes_from_each_site"});
+    double max_diff = 0.0;
+    const json& a = fed["lasso"]["coefficients"];
+    const json& b = sim["lasso"]["coefficients"];
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+      if (a[i].is_number() && b[i].is_number()) {
+        max_diff = std::max(max_diff, std::abs(a[i].get<double>() - b[i].get<double>()));
+      }
+    }
+    ::testing::Test::RecordProperty(model + "_max_lasso_coefficient_diff_vs_simulate",
+                                    Num(max_diff));
+    ::testing::Test::RecordProperty(model + "_rounds_bytes_to_from_secure_vs_plain",
+                                    fed["rounds"].dump() + " " + fed["bytes_to_each_site"].dump() +
+                                        " " + fed["bytes_from_each_site"].dump() + " vs " +
+                                        sim["bytes_to_each_site"].dump() + " " +
+                                        sim["bytes_from_each_site"].dump());
     // Federated == pooled for the final model.
     EXPECT_EQ(fed["selected_features"], pooled["selected_features"]);
     ExpectClose(fed["lasso"]["coefficients"], pooled["lasso"]["coefficients"], 1e-8,
@@ -306,7 +339,7 @@ TEST(StudyOverTheWire, SiteWithAnotherSpecDeclinesAndTheStudyFailsNamingIt) {
                          .heartbeat_liveness = 50,
                          .job_timeout_s = 30});
   ASSERT_NO_FATAL_FAILURE(study.Setup());
-  const StudyFiles files = WriteStudy(dir);
+  const StudyFiles files = WriteStudy(dir, study.StudySites(kSites));
   // site_c approved a different file (one more byte).
   const std::string other = dir.File("study_site_c.json");
   WriteTextFile(other, ReadTextFile(files.spec) + " ");
@@ -324,6 +357,59 @@ TEST(StudyOverTheWire, SiteWithAnotherSpecDeclinesAndTheStudyFailsNamingIt) {
   EXPECT_NE(err.find("SHA-256"), std::string::npos) << err;
   EXPECT_TRUE(
       WaitForFileContains(study.SiteLog("site_c"), "declined a study job", milliseconds(1000)));
+}
+
+// Secure aggregation pins every site's Ed25519 key in the spec. A spec that
+// lists site_b with site_a's key is refused by the coordinator before any
+// site is offered the study (the error names the site and both keys); if the
+// coordinator's config carries the same wrong key, site_b itself declines,
+// naming its own key.
+TEST(StudyOverTheWire, ASpecPinningAnotherKeyIsRefused) {
+  TempDir dir;
+  Consortium study(dir, {.sites = {{"site_a", 0}, {"site_b", 0}, {"site_c", 0}},
+                         .heartbeat_liveness = 50,
+                         .job_timeout_s = 30});
+  ASSERT_NO_FATAL_FAILURE(study.Setup());
+  json sites = study.StudySites(kSites);
+  const std::string wrong = study.SignPublicKey("site_a");
+  const std::string right = study.SignPublicKey("site_b");
+  sites[1]["sign_public_key"] = wrong;
+  const StudyFiles files = WriteStudy(dir, sites);
+  ConfigureStudy(dir, files, dir.File("out"));
+
+  // 1. The coordinator refuses to start.
+  auto refused = Process::StartFedrad(
+      "coordinator-refuses", {"coordinator", "--config", dir.File("coordinator.json")}, dir.path());
+  ASSERT_NE(refused, nullptr);
+  const auto refused_code = refused->WaitForExit(Consortium::kJobWait);
+  ASSERT_TRUE(refused_code.has_value()) << "the coordinator did not stop";
+  EXPECT_NE(*refused_code, 0);
+  const std::string refusal = refused->Stderr();
+  EXPECT_NE(refusal.find("site \"site_b\""), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("pins sign_public_key " + wrong), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find(right), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("refusing to start"), std::string::npos) << refusal;
+
+  // 2. The coordinator's config agrees with the spec: site_b declines.
+  std::remove(dir.File("coordinator.ready").c_str());  // if the first run wrote one
+  PatchJson(dir.File("coordinator.json"), [&](json& c) {
+    for (json& site : c["sites"]) {
+      if (site["id"] == "site_b") site["sign_public_key"] = wrong;
+    }
+  });
+  ASSERT_NO_FATAL_FAILURE(study.StartCoordinator());
+  ConfigureSites(study, files, {files.spec, files.spec, files.spec});
+  std::vector<std::unique_ptr<Process>> running;
+  for (const std::string& id : kSites) running.push_back(study.StartSite(id));
+  const auto code = study.coordinator().WaitForExit(Consortium::kJobWait);
+  ASSERT_TRUE(code.has_value()) << "the coordinator did not stop";
+  EXPECT_NE(*code, 0);
+  const std::string err = study.coordinator().Stderr();
+  EXPECT_NE(err.find("site site_b declined"), std::string::npos) << err;
+  EXPECT_NE(err.find("lists site \"site_b\" with sign_public_key " + wrong), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("this site's key"), std::string::npos) << err;
+  EXPECT_NE(err.find(right), std::string::npos) << err;
 }
 
 }  // namespace

@@ -76,7 +76,10 @@ TEST(WireAggregator, LassoCvOverTheWireEqualsInProcess) {
                           {"table", {{"fold_column", "fold"}}},
                           {"feature_dictionary", "features.txt"},
                           {"models", {{{"name", "all"}, {"columns", {"*"}}}}},
-                          {"cv", {{"folds", 3}, {"selection", "outside_cv"}}}};
+                          {"cv", {{"folds", 3}, {"selection", "outside_cv"}}},
+                          // Plain rounds (this test compares bytes with the
+                          // in-process aggregator); study_test.cpp runs secure.
+                          {"privacy", {{"secure_aggregation", false}}}};
   const std::string spec_path = dir.File("study.json");
   WriteTextFile(spec_path, spec_json.dump(2) + "\n");
   auto spec = protocols::LoadStudySpec(spec_path);
@@ -119,6 +122,11 @@ TEST(WireAggregator, LassoCvOverTheWireEqualsInProcess) {
     config.erase("data");
     config["study"] = {{"spec", spec_path}, {"features", csv_paths[s]}};
     WriteTextFile(study.SiteConfig(kSiteIds[s]), config.dump(2) + "\n");
+    // Small random folds (some class counts of 3): this test is about the
+    // sums, so the sites' policies admit any count (the disclosure gate is
+    // tested in refusal_test.cpp). Approval is on by default.
+    WriteTextFile(study.SitePolicy(kSiteIds[s]), R"({"min_count_per_cell": 1})");
+    ASSERT_NO_FATAL_FAILURE(study.ApproveStudy(kSiteIds[s], spec_path));
   }
   coordinator::SessionOptions session_options;
   session_options.heartbeat_interval = std::chrono::milliseconds(200);

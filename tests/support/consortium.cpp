@@ -88,6 +88,7 @@ void Consortium::WriteSiteConfig(const SiteSpec& site) {
         {"reconnect_interval_ms", options_.reconnect_interval_ms},
         {"reconnect_max_ms", options_.reconnect_max_ms}}},
       {"log", LogSection(site.id + ".log")},
+      {"policy", site.id + ".policy.json"},  // each site its own (absent = the defaults)
   };
   WriteTextFile(SiteConfig(site.id), config.dump(2) + "\n");
 }
@@ -195,11 +196,39 @@ std::string Consortium::SecretKeyFile(const std::string& party) const {
 
 std::string Consortium::PublicKey(const std::string& party) const { return keys_.at(party).curve; }
 
+std::string Consortium::SignPublicKey(const std::string& party) const {
+  return keys_.at(party).sign;
+}
+
+nlohmann::json Consortium::StudySites(const std::vector<std::string>& ids) const {
+  json sites = json::array();
+  for (const std::string& id : ids) {
+    sites.push_back({{"id", id}, {"sign_public_key", SignPublicKey(id)}, {"role", "train"}});
+  }
+  return sites;
+}
+
 std::string Consortium::CoordinatorLog() const { return dir_.File("coordinator.log"); }
 
 std::string Consortium::SiteLog(const std::string& id) const { return dir_.File(id + ".log"); }
 
 std::string Consortium::SiteConfig(const std::string& id) const { return dir_.File(id + ".json"); }
+
+std::string Consortium::SitePolicy(const std::string& id) const {
+  return dir_.File(id + ".policy.json");
+}
+
+void Consortium::ApproveStudy(const std::string& id, const std::string& spec) const {
+  auto approve = Process::StartFedrad(
+      "approve-" + id,
+      {"site", "approve", spec, "--policy", SitePolicy(id), "--by", "integration test"},
+      dir_.path());
+  ASSERT_NE(approve, nullptr);
+  const auto code = approve->WaitForExit(kKeygenWait);
+  ASSERT_TRUE(code.has_value()) << "fedrad site approve did not finish for " << id;
+  ASSERT_EQ(*code, 0) << "fedrad site approve " << spec << " for " << id << ": "
+                      << approve->Stderr();
+}
 
 std::int64_t Consortium::TotalCases() const {
   std::int64_t total = 0;

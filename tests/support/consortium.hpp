@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,9 +77,20 @@ class Consortium {
   const std::string& coordinator_public_key() const;
   std::string SecretKeyFile(const std::string& party) const;
   std::string PublicKey(const std::string& party) const;
+  // The Ed25519 key `fedrad keygen` made for `party` (64 hex digits).
+  std::string SignPublicKey(const std::string& party) const;
+  // A study spec's "sites" list (docs/configuration.md): each of `ids` with
+  // its generated sign_public_key and role "train", in this order; secure
+  // aggregation (on by default) needs it in every live study's spec.
+  nlohmann::json StudySites(const std::vector<std::string>& ids) const;
   std::string CoordinatorLog() const;
   std::string SiteLog(const std::string& id) const;
   std::string SiteConfig(const std::string& id) const;
+  // The site's policy file ("<id>.policy.json"; absent = the default policy,
+  // which requires approval) and `fedrad site approve SPEC` into it (use with
+  // ASSERT_NO_FATAL_FAILURE).
+  std::string SitePolicy(const std::string& id) const;
+  void ApproveStudy(const std::string& id, const std::string& spec) const;
   // Sum of the cases of the allowlisted sites.
   std::int64_t TotalCases() const;
   const TempDir& dir() const { return dir_; }

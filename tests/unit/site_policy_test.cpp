@@ -1,9 +1,11 @@
 // The site's disclosure gate and study approval (site_agent/policy.hpp).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <string>
 #include <vector>
 
+#include "fedrad/common/files.hpp"
 #include "fedrad/common/hash.hpp"
 #include "fedrad/common/sodium_init.hpp"
 #include "fedrad/site_agent/policy.hpp"
@@ -291,6 +293,7 @@ TEST(SitePolicyFile, ShippedExampleIsTheDefaultPolicy) {
   EXPECT_EQ(p->min_count_per_cell, defaults.min_count_per_cell);
   EXPECT_EQ(p->allowed, defaults.allowed);
   EXPECT_EQ(p->max_rounds, defaults.max_rounds);
+  EXPECT_EQ(p->histogram_cells_always, defaults.histogram_cells_always);
   EXPECT_TRUE(p->require_approval);
   EXPECT_TRUE(p->approved.empty());
 }
@@ -298,15 +301,96 @@ TEST(SitePolicyFile, ShippedExampleIsTheDefaultPolicy) {
 TEST(SitePolicyFile, SitePolicyPathIsBesideTheSiteConfig) {
   EXPECT_EQ(SitePolicyPath("/etc/fedrad/site.json"), "/etc/fedrad/policy.json");
   EXPECT_EQ(SitePolicyPath("site.json"), "policy.json");
+}
+
+TEST(SitePolicyFile, AMissingFileIsTheDefaultPolicyWithApprovalOn) {
   testing::TempDir dir;
-  auto none = LoadSitePolicyIfPresent(dir.File("site.json"));
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->has_value());
-  dir.WriteText("policy.json", R"({"max_rounds": 7})");
-  auto some = LoadSitePolicyIfPresent(dir.File("site.json"));
+  const std::string path = dir.File("policy.json");
+  auto p = LoadSitePolicy(path);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(p->from_file);
+  EXPECT_EQ(p->source_path, path);
+  const Policy defaults;
+  EXPECT_EQ(p->min_cohort_size, 10);
+  EXPECT_EQ(p->min_count_per_cell, 5);
+  EXPECT_EQ(p->max_rounds, 100000);
+  EXPECT_EQ(p->allowed, AllStatKinds());
+  EXPECT_FALSE(p->histogram_cells_always);
+  EXPECT_TRUE(p->require_approval);
+  EXPECT_TRUE(p->approved.empty());
+  // Approval is on: an unapproved study is refused with the exact commands.
+  const std::string m =
+      Refusal(CheckStudyApproved(*p, "crlm", std::string(64, 'a'), "/srv/crlm/study.json"));
+  EXPECT_TRUE(Contains(m, "study \"crlm\"")) << m;
+  EXPECT_TRUE(Contains(m, "the default policy (no policy file at " + path + ")")) << m;
+  EXPECT_TRUE(Contains(m, "`fedrad site review /srv/crlm/study.json --policy " + path + "`")) << m;
+  EXPECT_TRUE(
+      Contains(m, "`fedrad site approve /srv/crlm/study.json --policy " + path + " --by NAME`"))
+      << m;
+
+  // A file replaces the defaults; a malformed one is an error with its pointer.
+  dir.WriteText("policy.json", R"({"max_rounds": 7, "histogram_cells": "always"})");
+  auto some = LoadSitePolicy(path);
   ASSERT_TRUE(some.ok()) << some.status().ToString();
-  ASSERT_TRUE(some->has_value());
-  EXPECT_EQ((*some)->max_rounds, 7);
+  EXPECT_TRUE(some->from_file);
+  EXPECT_EQ(some->max_rounds, 7);
+  EXPECT_TRUE(some->histogram_cells_always);
+  dir.WriteText("policy.json", R"({"max_rounds": 7, "histogram_cells": "sometimes"})");
+  auto bad = LoadSitePolicy(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(Contains(bad.status().message(), path + ": /histogram_cells")) << bad.status().ToString();
+  dir.WriteText("policy.json", "{\"max_rounds\": ");
+  auto truncated = LoadSitePolicy(path);
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_TRUE(Contains(truncated.status().message(), path)) << truncated.status().ToString();
+}
+
+TEST(SitePolicyGate, NamesTheRuleOfEveryRefusal) {
+  const Datasets data{{"", MakeTable(40, 4)}};
+  std::string rule;
+  Policy policy;
+  policy.max_rounds = 1;
+  EXPECT_FALSE(CheckBatch(policy, data, {Moments(RowSubset{})}, 1, &rule).ok());
+  EXPECT_EQ(rule, "max_rounds");
+  policy = Policy{};
+  policy.allowed = {StatKind::kLogistic};
+  const std::string m = Refusal(CheckBatch(policy, data, {Moments(RowSubset{})}, 0, &rule));
+  EXPECT_EQ(rule, "allowed_statistics");
+  EXPECT_TRUE(Contains(m, "(rule allowed_statistics of the default policy")) << m;
+  policy = Policy{};
+  policy.min_cohort_size = 41;
+  EXPECT_FALSE(CheckBatch(policy, data, {Moments(RowSubset{})}, 0, &rule).ok());
+  EXPECT_EQ(rule, "min_cohort_size");
+  policy = Policy{};
+  policy.min_count_per_cell = 11;  // folds of 10 rows
+  EXPECT_FALSE(
+      CheckBatch(policy, data, {Moments(Fold(RowSubset::Kind::kTestOfFold, 0))}, 0, &rule).ok());
+  EXPECT_EQ(rule, "min_count_per_cell");
+  rule.clear();
+  EXPECT_TRUE(CheckBatch(Policy{}, data, {Moments(RowSubset{})}, 0, &rule).ok());
+  EXPECT_EQ(rule, "");
+}
+
+TEST(SitePolicyGate, HistogramCellsOfAMaskedRoundAreCheckedOnlyIfThePolicySaysAlways) {
+  stats::ScoreHistogramRequest h;
+  h.rows = {Fold(RowSubset::Kind::kTestOfFold, 0)};
+  h.scorers = {ConstantScorer()};
+  h.bins = 2;
+  const std::vector<StatRequest> batch{h};
+  const std::vector<std::vector<double>> cells{{4, 1, 2, 3}};  // every cell below 5
+  Policy policy;
+  std::string rule;
+  // In the clear: refused. Masked (secure round): only sums over sites leave.
+  EXPECT_FALSE(CheckResults(policy, batch, cells, /*masked=*/false, &rule).ok());
+  EXPECT_EQ(rule, "min_count_per_cell");
+  EXPECT_TRUE(CheckResults(policy, batch, cells, /*masked=*/true).ok());
+  policy.histogram_cells_always = true;
+  const std::string m = Refusal(CheckResults(policy, batch, cells, /*masked=*/true));
+  EXPECT_TRUE(Contains(m, "histogram cell 0 of class 0 holds 4 rows")) << m;
+  // The SVM active-set rule applies to masked rounds too.
+  stats::SvmRequest s;
+  s.columns = {0};
+  EXPECT_FALSE(CheckResults(Policy{}, {s}, {{1.0, 2.0, 0, 0, 0, 0, 0, 0}}, true).ok());
 }
 
 // A study spec with a feature dictionary (two models).
@@ -365,12 +449,27 @@ TEST(SiteStudyApproval, CreatesAMissingPolicyAndRefusesBadInput) {
   const std::string spec = WriteSpec(dir);
   const std::string policy_path = dir.File("new_policy.json");
   EXPECT_EQ(ApproveStudy(policy_path, spec, "").code(), common::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(ApproveStudy(policy_path, spec, "dr.a").ok());
+  const mode_t umask_before = ::umask(077);  // the mode is the file's own, not the umask's
+  const common::Status approved = ApproveStudy(policy_path, spec, "dr.a");
+  ::umask(umask_before);
+  ASSERT_TRUE(approved.ok()) << approved.ToString();
+  struct stat info {};
+  ASSERT_EQ(::stat(policy_path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0644u);
   auto p = LoadPolicy(policy_path);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   ASSERT_EQ(p->approved.size(), 1u);
   EXPECT_EQ(p->approved[0].approved_at.size(), 20u);  // YYYY-MM-DDTHH:MM:SSZ
   EXPECT_EQ(p->min_count_per_cell, 5);
+  EXPECT_TRUE(CheckStudyApproved(*p, "crlm", p->approved[0].spec_sha256).ok());
+  // The created file spells out every default, so the operator sees them.
+  const auto created = common::ReadFile(policy_path);
+  ASSERT_TRUE(created.ok());
+  for (const char* key :
+       {"\"min_cohort_size\": 10", "\"min_count_per_cell\": 5", "\"max_rounds\": 100000",
+        "\"histogram_cells\": \"clear\"", "\"require_approval\": true", "\"allowed_statistics\""}) {
+    EXPECT_TRUE(Contains(*created, key)) << key << "\n" << *created;
+  }
   // A broken policy file is not rewritten.
   const std::string broken = dir.WriteText("broken.json", R"({"min_rounds": 3})");
   EXPECT_FALSE(ApproveStudy(broken, spec, "dr.a").ok());

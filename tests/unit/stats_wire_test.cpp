@@ -132,6 +132,40 @@ std::vector<StatRequest> EveryRequestType() {
   return batch;
 }
 
+// The evaluation requests (issue 6): two parts, two models on different
+// datasets holding the same rows ("" and "third"), several grid sizes.
+std::vector<StatRequest> EvaluationRequests(const Datasets& datasets) {
+  std::vector<EvalModel> models = {
+      {"", {Scorer({0, 2}, true, 0.5), Scorer({4}, false, -1.0)}},
+      {"third", {Scorer({1, 3, 0}, true, 0.0), Scorer({}, false, 0.3)}}};
+  const std::vector<RowSubset> rows = {RowSubset{RowSubset::Kind::kTestOfFold, 0, -1},
+                                       RowSubset{RowSubset::Kind::kTestOfFold, 1, 2}};
+  std::vector<StatRequest> batch;
+  GridHistogramRequest histogram;
+  histogram.rows = rows;
+  histogram.models = models;
+  histogram.grid_size = 11;
+  batch.push_back(histogram);
+  PlacementSumsRequest placement;
+  placement.rows = rows;
+  placement.models = models;
+  placement.grid_size = 11;
+  placement.pooled_histograms = Compute(datasets, histogram).value();  // this site alone
+  placement.dataset = "third";
+  batch.push_back(placement);
+  ThresholdCountsRequest counts;
+  counts.rows = {RowSubset{}};
+  counts.models = {{"third", {Scorer({2}, false, 0.1)}}, {"", {Scorer({0, 1}, true, -0.2)}}};
+  counts.thresholds = {0.3, 0.6};
+  counts.calibration_bins = 4;
+  batch.push_back(counts);
+  histogram.grid_size = 1000001;
+  histogram.rows = {RowSubset{}};
+  histogram.models = {{"third", {Scorer({}, false, 0.0)}}};
+  batch.push_back(histogram);
+  return batch;
+}
+
 // Through the full codec, as a site receives it.
 protocols::RoundRequest OverTheWire(const protocols::RoundRequest& request) {
   protocols::Message message;
@@ -191,6 +225,51 @@ TEST(StatsWireTest, EveryRequestTypeRoundTripsAndComputesTheSameStatistic) {
   auto again = EncodeStatsBatch("job-1", 9, *decoded);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, *encoded);
+}
+
+TEST(StatsWireTest, EvaluationRequestsRoundTripAndComputeTheSameStatistic) {
+  const Datasets datasets = {{"", RandomTable(30, 1)}, {"third", RandomTable(30, 1)}};
+  const std::vector<StatRequest> batch = EvaluationRequests(datasets);
+  auto encoded = EncodeStatsBatch("job-1", 3, batch);
+  ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+  EXPECT_EQ(encoded->parameters.dump(), R"({"datasets":["","third"],"requests":4})");
+  auto decoded = DecodeStatsBatch(OverTheWire(*encoded));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ASSERT_EQ(decoded->size(), batch.size());
+  const std::vector<std::size_t> sizes = {2 * 2 * 11, 2 + 2 * 2 + 2 * 4, 2 * (5 + 3 * 4),
+                                          2 * 1000001};
+  for (std::size_t r = 0; r < batch.size(); ++r) {
+    SCOPED_TRACE("request " + std::to_string(r));
+    ASSERT_EQ((*decoded)[r].index(), batch[r].index());
+    EXPECT_EQ(DatasetOf((*decoded)[r]), DatasetOf(batch[r]));
+    auto want = Compute(datasets, batch[r]);
+    auto got = Compute(datasets, (*decoded)[r]);
+    ASSERT_TRUE(want.ok()) << want.status().ToString();
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, *want);  // bit for bit
+    EXPECT_EQ(got->size(), sizes[r]);
+    EXPECT_EQ(ResultSize((*decoded)[r], kP), sizes[r]);
+  }
+  const auto& placement = std::get<PlacementSumsRequest>((*decoded)[1]);
+  EXPECT_EQ(placement.pooled_histograms,
+            std::get<PlacementSumsRequest>(batch[1]).pooled_histograms);
+  EXPECT_EQ(placement.models[1].dataset, "third");
+  EXPECT_EQ(placement.rows[1].outer_fold, 2);
+  EXPECT_EQ(placement.models[0].scorers[0].scale,
+            std::get<PlacementSumsRequest>(batch[1]).models[0].scorers[0].scale);
+  const auto& counts = std::get<ThresholdCountsRequest>((*decoded)[2]);
+  EXPECT_EQ(counts.thresholds, (std::vector<double>{0.3, 0.6}));
+  EXPECT_EQ(counts.calibration_bins, 4);
+  // The placement sums of a site alone count its own Mann-Whitney pairs.
+  auto again = EncodeStatsBatch("job-1", 3, *decoded);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *encoded);
+  // Scoped (a ScopedAggregator's rewrite) moves every model to the dataset.
+  const StatRequest scoped = Scoped(batch[0], "second", 1);
+  const auto& h = std::get<GridHistogramRequest>(scoped);
+  EXPECT_EQ(h.dataset, "second");
+  EXPECT_EQ(h.models[1].dataset, "second");
+  EXPECT_EQ(h.rows[0].outer_fold, 1);
 }
 
 TEST(StatsWireTest, ResultsRoundTripAndAreCheckedAgainstTheRequestSizes) {
@@ -276,6 +355,30 @@ TEST(StatsWireTest, EncoderRefusesInconsistentRequests) {
   PlattRequest platt;
   platt.a = std::numeric_limits<double>::infinity();
   fails_with(platt, "non-finite");
+  GridHistogramRequest grid;
+  grid.rows = {RowSubset{}};
+  fails_with(grid, "(grid_histogram): 0 models, expected 1..64");
+  grid.models = {{"", {}}};
+  fails_with(grid, "model 0 has 0 scorers for 1 parts");
+  grid.models = {{"", {Scorer({0}, false, 0.0)}}};
+  grid.grid_size = 1;
+  fails_with(grid, "grid_size must be in [2, 1000001], got 1");
+  grid.models = {{"bad name", {Scorer({0}, false, 0.0)}}};
+  grid.grid_size = 3;
+  fails_with(grid, "dataset name 'bad name'");
+  PlacementSumsRequest placement;
+  placement.rows = {RowSubset{}};
+  placement.models = {{"", {Scorer({0}, false, 0.0)}}};
+  placement.grid_size = 3;
+  placement.pooled_histograms = {1, 2, 3};
+  fails_with(placement, "(placement_sums): pooled_histograms has 3 values, expected 2 * 1 models");
+  ThresholdCountsRequest counts;
+  counts.rows = {RowSubset{}};
+  counts.models = {{"", {Scorer({0}, false, 0.0)}}};
+  fails_with(counts, "(threshold_counts): 0 thresholds for 1 models");
+  counts.thresholds = {0.5};
+  counts.calibration_bins = 1001;
+  fails_with(counts, "calibration_bins must be in [0, 1000], got 1001");
   EXPECT_FALSE(EncodeStatsBatch("job-1", 1, {}).ok());
 }
 
@@ -348,8 +451,8 @@ std::vector<Malformed> MalformedBatches() {
       },
       "");  // fixed below
   add(
-      "type_unknown", [](R& r) { r.arrays[0].i64[5] = 9; },
-      "stats_batch request 1: type is 9 at i64[5], expected [1, 6]");
+      "type_unknown", [](R& r) { r.arrays[0].i64[5] = 10; },
+      "stats_batch request 1: type is 10 at i64[5], expected [1, 9]");
   add(
       "dataset_index", [](R& r) { r.arrays[0].i64[6] = 2; },
       "stats_batch request 1 (logistic): dataset is 2 at i64[6], expected [0, 1]");
@@ -421,6 +524,41 @@ std::vector<Malformed> MalformedBatches() {
     r.arrays[1].shape = {1004};
     r.arrays[0].i64[6] = 1000;  // 1000 intercepts, then p x L = 2000 betas > 4 left
     out.push_back({"deviance_betas_short", r, "betas needs 2 x 1000 values at f64[1004]"});
+
+    // Evaluation requests: one part, one model with one column.
+    GridHistogramRequest grid;
+    grid.rows = {RowSubset{}};
+    grid.models = {{"", {Scorer({0}, false, 0.0)}}};
+    grid.grid_size = 3;
+    // i64: [7, 0, 3, 1, 1, 0,-1,-1, 0, 1, 0, 0]
+    r = EncodeStatsBatch("job-1", 4, {grid}).value();
+    edit("grid_size", 2, 1, "(grid_histogram): grid_size is 1 at i64[2], expected [2, 1000001]");
+    edit("eval_models_zero", 4, 0, "model count is 0 at i64[4], expected [1, 64]");
+    edit("eval_models_huge", 4, 65, "model count is 65 at i64[4], expected [1, 64]");
+    edit("eval_parts_huge", 3, 1000000000, "1000000000 parts of 1 models need at least");
+    edit("eval_model_dataset", 8, 1, "model 0 dataset is 1 at i64[8], expected [0, 0]");
+    edit("eval_scorer_columns", 9, 5, "model 0 scorer 0 columns needs 5 values at i64[11]");
+    PlacementSumsRequest placement;
+    placement.rows = grid.rows;
+    placement.models = grid.models;
+    placement.grid_size = 3;
+    placement.pooled_histograms = {1, 0, 2, 0, 3, 1};
+    // f64: [intercept, w, pooled x 6]
+    r = EncodeStatsBatch("job-1", 4, {placement}).value();
+    edit("placement_grid_huge", 2, 2000000, "grid_size is 2000000 at i64[2]");
+    r.arrays[1].f64.pop_back();
+    r.arrays[1].shape = {7};
+    out.push_back({"placement_pooled_short", r,
+                   "(placement_sums): pooled_histograms needs 6 values at f64[2], only 5 remain"});
+    ThresholdCountsRequest counts;
+    counts.rows = grid.rows;
+    counts.models = grid.models;
+    counts.thresholds = {0.5};
+    r = EncodeStatsBatch("job-1", 4, {counts}).value();
+    edit("threshold_bins", 2, 1001, "calibration_bins is 1001 at i64[2], expected [0, 1000]");
+    r.arrays[1].f64.pop_back();
+    r.arrays[1].shape = {2};
+    out.push_back({"threshold_missing", r, "thresholds needs 1 values at f64[2], only 0 remain"});
   }
   return out;
 }
@@ -465,6 +603,12 @@ TEST(StatsBatchSeedCorpusTest, SeedsAreUpToDate) {
   seeds.emplace_back("valid_every_type.bin",
                      Container(EncodeStatsBatch("job-1", 9, EveryRequestType()).value()));
   seeds.emplace_back("valid_small.bin", Container(Small()));
+  {
+    const Datasets datasets = {{"", RandomTable(30, 1)}, {"third", RandomTable(30, 1)}};
+    seeds.emplace_back(
+        "valid_evaluation.bin",
+        Container(EncodeStatsBatch("job-1", 3, EvaluationRequests(datasets)).value()));
+  }
   for (Malformed& m : MalformedBatches()) {
     if (m.name == "arrays_2d") m.request.arrays[1].shape = {7, 1};
     seeds.emplace_back("bad_" + m.name + ".bin", Container(m.request));

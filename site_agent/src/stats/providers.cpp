@@ -101,7 +101,7 @@ Result<std::vector<double>> ComputeLogistic(const LocalTable& table,
     weight[r] = pi * (1.0 - pi);
   }
 
-  std::vector<double> out(static_cast<std::size_t>(2 + (p + 1) + (k + 1) * (k + 1)), 0.0);
+  std::vector<double> out(static_cast<std::size_t>(2 + (p + 1) + (k + 1) * (k + 2) / 2), 0.0);
   out[0] = loss;
   out[1] = static_cast<double>(n);
   out[2] = resid.sum();
@@ -113,12 +113,13 @@ Result<std::vector<double>> ComputeLogistic(const LocalTable& table,
   for (Eigen::Index c = 0; c < k; ++c) {
     u.col(c + 1) = z.col(request.hessian_columns[static_cast<std::size_t>(c)]);
   }
-  const Eigen::MatrixXd h = u.transpose() * weight.asDiagonal() * u;
-  const std::size_t base = static_cast<std::size_t>(3 + p);
+  // H is symmetric: only its upper triangle is computed and sent.
+  const Eigen::MatrixXd wu = weight.asDiagonal() * u;
+  Eigen::MatrixXd h = Eigen::MatrixXd::Zero(k + 1, k + 1);
+  h.triangularView<Eigen::Upper>() = u.transpose() * wu;
+  std::size_t at = static_cast<std::size_t>(3 + p);
   for (Eigen::Index a = 0; a <= k; ++a) {
-    for (Eigen::Index b = 0; b <= k; ++b) {
-      out[base + static_cast<std::size_t>(a * (k + 1) + b)] = h(a, b);
-    }
+    for (Eigen::Index b = a; b <= k; ++b) out[at++] = h(a, b);
   }
   return out;
 }
@@ -249,21 +250,63 @@ Result<std::vector<double>> Compute(const LocalTable& table, const StatRequest& 
           return ComputeDeviance(table, r);
         } else if constexpr (std::is_same_v<T, ScoreHistogramRequest>) {
           return ComputeScoreHistogram(table, r);
-        } else {
-          static_assert(std::is_same_v<T, PlattRequest>);
+        } else if constexpr (std::is_same_v<T, PlattRequest>) {
           return ComputePlatt(table, r);
+        } else {
+          // Evaluation requests: every model on `table`.
+          const std::vector<const LocalTable*> models(r.models.size(), &table);
+          if constexpr (std::is_same_v<T, GridHistogramRequest>) {
+            return ComputeGridHistogram(table, models, r);
+          } else if constexpr (std::is_same_v<T, PlacementSumsRequest>) {
+            return ComputePlacementSums(table, models, r);
+          } else {
+            static_assert(std::is_same_v<T, ThresholdCountsRequest>);
+            return ComputeThresholdCounts(table, models, r);
+          }
         }
       },
       request);
 }
 
 Result<std::vector<double>> Compute(const Datasets& datasets, const StatRequest& request) {
-  const std::string& name = DatasetOf(request);
-  const auto it = datasets.find(name);
-  if (it == datasets.end()) {
-    return common::NotFound("no dataset '" + name + "' at this site");
-  }
-  return Compute(it->second, request);
+  DatasetViews views;
+  for (const auto& [name, table] : datasets) views.emplace(name, &table);
+  return Compute(views, request);
+}
+
+Result<std::vector<double>> Compute(const DatasetViews& datasets, const StatRequest& request) {
+  const auto find = [&datasets](const std::string& name) -> Result<const LocalTable*> {
+    const auto it = datasets.find(name);
+    if (it == datasets.end() || it->second == nullptr) {
+      return common::NotFound("no dataset '" + name + "' at this site");
+    }
+    return it->second;
+  };
+  FEDRAD_ASSIGN_OR_RETURN(const LocalTable* table, find(DatasetOf(request)));
+  return std::visit(
+      [&](const auto& r) -> Result<std::vector<double>> {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, GridHistogramRequest> ||
+                      std::is_same_v<T, PlacementSumsRequest> ||
+                      std::is_same_v<T, ThresholdCountsRequest>) {
+          std::vector<const LocalTable*> models;
+          for (std::size_t m = 0; m < r.models.size(); ++m) {
+            auto model_table = find(r.models[m].dataset);
+            if (!model_table.ok()) return model_table.status().Wrap("model " + std::to_string(m));
+            models.push_back(*model_table);
+          }
+          if constexpr (std::is_same_v<T, GridHistogramRequest>) {
+            return ComputeGridHistogram(*table, models, r);
+          } else if constexpr (std::is_same_v<T, PlacementSumsRequest>) {
+            return ComputePlacementSums(*table, models, r);
+          } else {
+            return ComputeThresholdCounts(*table, models, r);
+          }
+        } else {
+          return Compute(*table, request);
+        }
+      },
+      request);
 }
 
 const std::string& DatasetOf(const StatRequest& request) {
@@ -277,6 +320,11 @@ StatRequest Scoped(StatRequest request, const std::string& dataset, int outer_fo
         r.dataset = dataset;
         if constexpr (std::is_same_v<T, ScoreHistogramRequest> || std::is_same_v<T, PlattRequest>) {
           for (auto& rows : r.rows) rows.outer_fold = outer_fold;
+        } else if constexpr (std::is_same_v<T, GridHistogramRequest> ||
+                             std::is_same_v<T, PlacementSumsRequest> ||
+                             std::is_same_v<T, ThresholdCountsRequest>) {
+          for (auto& rows : r.rows) rows.outer_fold = outer_fold;
+          for (auto& model : r.models) model.dataset = dataset;
         } else {
           r.rows.outer_fold = outer_fold;
         }
@@ -290,7 +338,7 @@ std::size_t ResultSize(const StatRequest& request, int num_features) {
   if (std::holds_alternative<MomentsRequest>(request)) return 2 + 2 * p;
   if (const auto* r = std::get_if<LogisticRequest>(&request)) {
     const std::size_t k = r->hessian_columns.size();
-    return 2 + (p + 1) + (k + 1) * (k + 1);
+    return 2 + (p + 1) + (k + 1) * (k + 2) / 2;
   }
   if (const auto* r = std::get_if<DevianceRequest>(&request)) {
     return 1 + static_cast<std::size_t>(r->intercepts.size());
@@ -299,6 +347,18 @@ std::size_t ResultSize(const StatRequest& request, int num_features) {
     return 2 * static_cast<std::size_t>(std::max(r->bins, 0)) * r->scorers.size();
   }
   if (std::holds_alternative<PlattRequest>(request)) return 7;
+  if (const auto* r = std::get_if<GridHistogramRequest>(&request)) {
+    return 2 * r->models.size() * static_cast<std::size_t>(std::max<std::int64_t>(r->grid_size, 0));
+  }
+  if (const auto* r = std::get_if<PlacementSumsRequest>(&request)) {
+    const std::size_t m = r->models.size();
+    return 2 + 2 * m + 2 * m * m;
+  }
+  if (const auto* r = std::get_if<ThresholdCountsRequest>(&request)) {
+    return ThresholdCountsLayout{static_cast<int>(r->models.size()),
+                                 std::max(r->calibration_bins, 0)}
+        .Size();
+  }
   const std::size_t k = std::get<SvmRequest>(request).columns.size();
   return 2 + (k + 1) + (k + 1) * (k + 1);
 }
@@ -434,6 +494,169 @@ Result<std::vector<double>> ComputePlatt(const LocalTable& table, const PlattReq
     }
   }
   return std::vector<double>{loss, n, ga, gb, haa, hab, hbb};
+}
+
+namespace {
+
+// Probabilities of R models (columns) on the rows of every part, stacked
+// part by part, and the rows' labels.
+struct PairedScores {
+  Eigen::MatrixXd p;
+  Eigen::VectorXd y;
+};
+
+// Model tables must hold the same rows as the rows table.
+Status CheckSameRows(const LocalTable& rows_table, const LocalTable& model_table,
+                     const std::string& what) {
+  if (&rows_table == &model_table) return Status::Ok();
+  if (model_table.x.rows() != rows_table.x.rows() || model_table.y.size() != rows_table.y.size() ||
+      (model_table.y.array() != rows_table.y.array()).any() ||
+      model_table.fold != rows_table.fold || model_table.inner_fold != rows_table.inner_fold) {
+    return InvalidArgument(what +
+                           ": the model's dataset does not hold the same rows (count, labels, "
+                           "fold ids) as the request's dataset");
+  }
+  return Status::Ok();
+}
+
+Result<PairedScores> ScorePaired(const LocalTable& rows_table,
+                                 const std::vector<const LocalTable*>& model_tables,
+                                 const std::vector<RowSubset>& parts,
+                                 const std::vector<EvalModel>& models, const std::string& name) {
+  if (models.empty() || models.size() > kMaxEvalModels) {
+    return InvalidArgument(name + ": " + std::to_string(models.size()) + " models, expected 1.." +
+                           std::to_string(kMaxEvalModels));
+  }
+  if (model_tables.size() != models.size()) {
+    return InvalidArgument(name + ": " + std::to_string(model_tables.size()) +
+                           " model tables for " + std::to_string(models.size()) + " models");
+  }
+  std::vector<std::vector<Eigen::Index>> rows(parts.size());
+  Eigen::Index n = 0;
+  for (std::size_t l = 0; l < parts.size(); ++l) {
+    auto selected = SelectRows(rows_table, parts[l]);
+    if (!selected.ok()) return selected.status().Wrap(name + ": rows[" + std::to_string(l) + "]");
+    rows[l] = std::move(selected).value();
+    n += static_cast<Eigen::Index>(rows[l].size());
+  }
+  PairedScores out;
+  out.p.resize(n, static_cast<Eigen::Index>(models.size()));
+  out.y.resize(n);
+  {
+    Eigen::Index i = 0;
+    for (const auto& part : rows) {
+      for (Eigen::Index row : part) out.y[i++] = rows_table.y[row];
+    }
+  }
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    const EvalModel& model = models[m];
+    const std::string what = name + ": model " + std::to_string(m);
+    if (model_tables[m] == nullptr) return InvalidArgument(what + " has no table");
+    const LocalTable& table = *model_tables[m];
+    FEDRAD_RETURN_IF_ERROR(CheckSameRows(rows_table, table, what));
+    if (model.scorers.size() != parts.size()) {
+      return InvalidArgument(what + " has " + std::to_string(model.scorers.size()) +
+                             " scorers for " + std::to_string(parts.size()) +
+                             " parts (one per part)");
+    }
+    Eigen::Index i = 0;
+    for (std::size_t l = 0; l < parts.size(); ++l) {
+      const LinearScorer& scorer = model.scorers[l];
+      FEDRAD_RETURN_IF_ERROR(
+          CheckScorer(scorer, table.x.cols(), what + ", scorers[" + std::to_string(l) + "]"));
+      const Eigen::MatrixXd z =
+          Standardised(table, rows[l], scorer.columns, scorer.center, scorer.scale);
+      const Eigen::VectorXd s = (z * scorer.w).array() + scorer.intercept;
+      for (Eigen::Index r = 0; r < s.size(); ++r) {
+        // p = 1 / (1 + e^f), f = -s, from e^-|f| (no overflow).
+        const double f = -s[r];
+        if (!std::isfinite(f)) {
+          return InvalidArgument(what + ", part " + std::to_string(l) +
+                                 ": a row's score is not finite");
+        }
+        const double e = std::exp(-std::abs(f));
+        out.p(i++, static_cast<Eigen::Index>(m)) = f >= 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
+      }
+    }
+  }
+  return out;
+}
+
+ScoreGrid ProbabilityGrid(std::int64_t size) { return ScoreGrid{ScoreScale::kProbability, size}; }
+
+}  // namespace
+
+Result<std::vector<double>> ComputeGridHistogram(const LocalTable& rows_table,
+                                                 const std::vector<const LocalTable*>& model_tables,
+                                                 const GridHistogramRequest& request) {
+  const std::string name = "grid histogram request";
+  const ScoreGrid grid = ProbabilityGrid(request.grid_size);
+  if (auto s = ValidateGrid(grid); !s.ok()) return s.Wrap(name);
+  FEDRAD_ASSIGN_OR_RETURN(PairedScores scores, ScorePaired(rows_table, model_tables, request.rows,
+                                                           request.models, name));
+  auto out = GridHistograms(grid, scores.p, scores.y);
+  if (!out.ok()) return out.status().Wrap(name);
+  return out;
+}
+
+Result<std::vector<double>> ComputePlacementSums(const LocalTable& rows_table,
+                                                 const std::vector<const LocalTable*>& model_tables,
+                                                 const PlacementSumsRequest& request) {
+  const std::string name = "placement sums request";
+  const ScoreGrid grid = ProbabilityGrid(request.grid_size);
+  if (auto s = ValidateGrid(grid); !s.ok()) return s.Wrap(name);
+  FEDRAD_ASSIGN_OR_RETURN(PairedScores scores, ScorePaired(rows_table, model_tables, request.rows,
+                                                           request.models, name));
+  auto out = PlacementSums(grid, scores.p, scores.y, request.pooled_histograms);
+  if (!out.ok()) return out.status().Wrap(name);
+  return out;
+}
+
+Result<std::vector<double>> ComputeThresholdCounts(
+    const LocalTable& rows_table, const std::vector<const LocalTable*>& model_tables,
+    const ThresholdCountsRequest& request) {
+  const std::string name = "threshold counts request";
+  if (request.calibration_bins < 0 || request.calibration_bins > kMaxCalibrationBins) {
+    return InvalidArgument(name + ": calibration_bins must be in [0, " +
+                           std::to_string(kMaxCalibrationBins) + "], got " +
+                           std::to_string(request.calibration_bins));
+  }
+  if (request.thresholds.size() != request.models.size()) {
+    return InvalidArgument(name + ": " + std::to_string(request.thresholds.size()) +
+                           " thresholds for " + std::to_string(request.models.size()) +
+                           " models (one per model)");
+  }
+  for (std::size_t m = 0; m < request.thresholds.size(); ++m) {
+    if (!std::isfinite(request.thresholds[m])) {
+      return InvalidArgument(name + ": threshold of model " + std::to_string(m) + " is not finite");
+    }
+  }
+  FEDRAD_ASSIGN_OR_RETURN(PairedScores scores, ScorePaired(rows_table, model_tables, request.rows,
+                                                           request.models, name));
+  const ThresholdCountsLayout layout{static_cast<int>(request.models.size()),
+                                     request.calibration_bins};
+  const int bins = request.calibration_bins;
+  std::vector<double> out(layout.Size(), 0.0);
+  for (int r = 0; r < layout.num_models; ++r) {
+    const double t = request.thresholds[static_cast<std::size_t>(r)];
+    for (Eigen::Index i = 0; i < scores.y.size(); ++i) {
+      const double p = scores.p(i, r);
+      const double y = scores.y[i];
+      const bool positive = p >= t;
+      const bool is_case = y == 1.0;
+      out[positive ? (is_case ? layout.Tp(r) : layout.Fp(r))
+                   : (is_case ? layout.Fn(r) : layout.Tn(r))] += 1.0;
+      out[layout.SquaredError(r)] += (p - y) * (p - y);
+      if (bins > 0) {
+        const double scaled = std::floor(p * bins);
+        const int b = scaled <= 0.0 ? 0 : std::min(static_cast<int>(scaled), bins - 1);
+        out[layout.BinCount(r, b)] += 1.0;
+        out[layout.BinSumP(r, b)] += p;
+        out[layout.BinSumY(r, b)] += y;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace fedrad::site_agent::stats

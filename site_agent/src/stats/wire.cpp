@@ -28,12 +28,16 @@ enum TypeCode : std::int64_t {
   kDeviance = 4,
   kScoreHistogram = 5,
   kPlatt = 6,
+  kGridHistogram = 7,
+  kPlacementSums = 8,
+  kThresholdCounts = 9,
 };
 
 constexpr std::size_t kMaxDatasets = 64;
 constexpr std::int64_t kMaxIndex = std::numeric_limits<std::int32_t>::max();
 constexpr std::int64_t kMinBins = 2;
 constexpr std::int64_t kMaxBins = 65536;
+constexpr auto kMaxModels = static_cast<std::int64_t>(kMaxEvalModels);
 
 const char* TypeName(std::int64_t code) {
   switch (code) {
@@ -49,6 +53,12 @@ const char* TypeName(std::int64_t code) {
       return "score_histogram";
     case kPlatt:
       return "platt";
+    case kGridHistogram:
+      return "grid_histogram";
+    case kPlacementSums:
+      return "placement_sums";
+    case kThresholdCounts:
+      return "threshold_counts";
     default:
       return "unknown";
   }
@@ -60,9 +70,29 @@ static_assert(std::is_same_v<std::variant_alternative_t<0, StatRequest>, Moments
               std::is_same_v<std::variant_alternative_t<2, StatRequest>, SvmRequest> &&
               std::is_same_v<std::variant_alternative_t<3, StatRequest>, DevianceRequest> &&
               std::is_same_v<std::variant_alternative_t<4, StatRequest>, ScoreHistogramRequest> &&
-              std::is_same_v<std::variant_alternative_t<5, StatRequest>, PlattRequest>);
+              std::is_same_v<std::variant_alternative_t<5, StatRequest>, PlattRequest> &&
+              std::is_same_v<std::variant_alternative_t<6, StatRequest>, GridHistogramRequest> &&
+              std::is_same_v<std::variant_alternative_t<7, StatRequest>, PlacementSumsRequest> &&
+              std::is_same_v<std::variant_alternative_t<8, StatRequest>, ThresholdCountsRequest>);
 std::int64_t TypeCodeOf(const StatRequest& request) {
   return static_cast<std::int64_t>(request.index()) + 1;
+}
+
+// Every dataset a request names: its own, then (evaluation requests) each
+// model's.
+std::vector<std::string> DatasetsOf(const StatRequest& request) {
+  std::vector<std::string> names{DatasetOf(request)};
+  std::visit(
+      [&names](const auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, GridHistogramRequest> ||
+                      std::is_same_v<T, PlacementSumsRequest> ||
+                      std::is_same_v<T, ThresholdCountsRequest>) {
+          for (const EvalModel& m : r.models) names.push_back(m.dataset);
+        }
+      },
+      request);
+  return names;
 }
 
 // Dataset names are "" (a site's single table) or the protocol's name rule.
@@ -82,6 +112,8 @@ bool ValidDatasetName(const std::string& name) {
 // ---------------------------------------------------------------------------
 class BatchWriter {
  public:
+  explicit BatchWriter(const std::map<std::string, std::int64_t>& dataset_index)
+      : dataset_index_(dataset_index) {}
   Status Add(std::size_t index, const StatRequest& request, std::int64_t dataset) {
     where_ =
         "stats_batch request " + std::to_string(index) + " (" + TypeName(TypeCodeOf(request)) + ")";
@@ -125,7 +157,9 @@ class BatchWriter {
   }
   void Doubles(const Eigen::VectorXd& v) { f64_.insert(f64_.end(), v.data(), v.data() + v.size()); }
   Status Scorer(const LinearScorer& s, std::size_t part) {
-    const std::string what = "scorer " + std::to_string(part);
+    return Scorer(s, "scorer " + std::to_string(part));
+  }
+  Status Scorer(const LinearScorer& s, const std::string& what) {
     if (s.w.size() != static_cast<Eigen::Index>(s.columns.size())) {
       return Fail(what + ": w has " + std::to_string(s.w.size()) + " values, expected " +
                   std::to_string(s.columns.size()) + " (one per column)");
@@ -230,7 +264,69 @@ class BatchWriter {
     f64_.insert(f64_.end(), {r.a, r.b, r.target_pos, r.target_neg});
     return Parts(r.rows, r.scorers);
   }
+  // evaluation = parts R rows[parts] model[R]; model = dataset scorer[parts].
+  Status Evaluation(const std::vector<RowSubset>& rows, const std::vector<EvalModel>& models) {
+    if (models.empty() || models.size() > kMaxEvalModels) {
+      return Fail(std::to_string(models.size()) + " models, expected 1.." +
+                  std::to_string(kMaxEvalModels));
+    }
+    i64_.push_back(static_cast<std::int64_t>(rows.size()));
+    i64_.push_back(static_cast<std::int64_t>(models.size()));
+    for (const RowSubset& part : rows) FEDRAD_RETURN_IF_ERROR(Rows(part));
+    for (std::size_t m = 0; m < models.size(); ++m) {
+      const EvalModel& model = models[m];
+      const std::string what = "model " + std::to_string(m);
+      if (model.scorers.size() != rows.size()) {
+        return Fail(what + " has " + std::to_string(model.scorers.size()) + " scorers for " +
+                    std::to_string(rows.size()) + " parts (one per part)");
+      }
+      i64_.push_back(dataset_index_.at(model.dataset));
+      for (std::size_t l = 0; l < model.scorers.size(); ++l) {
+        FEDRAD_RETURN_IF_ERROR(Scorer(model.scorers[l], what + " scorer " + std::to_string(l)));
+      }
+    }
+    return Status::Ok();
+  }
+  Status Write(const GridHistogramRequest& r) {
+    if (r.grid_size < 2 || r.grid_size > kMaxGridSize) {
+      return Fail("grid_size must be in [2, " + std::to_string(kMaxGridSize) + "], got " +
+                  std::to_string(r.grid_size));
+    }
+    i64_.push_back(r.grid_size);
+    return Evaluation(r.rows, r.models);
+  }
+  Status Write(const PlacementSumsRequest& r) {
+    if (r.grid_size < 2 || r.grid_size > kMaxGridSize) {
+      return Fail("grid_size must be in [2, " + std::to_string(kMaxGridSize) + "], got " +
+                  std::to_string(r.grid_size));
+    }
+    i64_.push_back(r.grid_size);
+    FEDRAD_RETURN_IF_ERROR(Evaluation(r.rows, r.models));
+    const auto expected = 2 * static_cast<std::int64_t>(r.models.size()) * r.grid_size;
+    if (static_cast<std::int64_t>(r.pooled_histograms.size()) != expected) {
+      return Fail("pooled_histograms has " + std::to_string(r.pooled_histograms.size()) +
+                  " values, expected 2 * " + std::to_string(r.models.size()) + " models * " +
+                  std::to_string(r.grid_size) + " grid points = " + std::to_string(expected));
+    }
+    f64_.insert(f64_.end(), r.pooled_histograms.begin(), r.pooled_histograms.end());
+    return Status::Ok();
+  }
+  Status Write(const ThresholdCountsRequest& r) {
+    if (r.calibration_bins < 0 || r.calibration_bins > kMaxCalibrationBins) {
+      return Fail("calibration_bins must be in [0, " + std::to_string(kMaxCalibrationBins) +
+                  "], got " + std::to_string(r.calibration_bins));
+    }
+    i64_.push_back(r.calibration_bins);
+    FEDRAD_RETURN_IF_ERROR(Evaluation(r.rows, r.models));
+    if (r.thresholds.size() != r.models.size()) {
+      return Fail(std::to_string(r.thresholds.size()) + " thresholds for " +
+                  std::to_string(r.models.size()) + " models (one per model)");
+    }
+    f64_.insert(f64_.end(), r.thresholds.begin(), r.thresholds.end());
+    return Status::Ok();
+  }
 
+  const std::map<std::string, std::int64_t>& dataset_index_;
   std::string where_;
   std::vector<std::int64_t> i64_;
   std::vector<double> f64_;
@@ -249,7 +345,7 @@ class BatchReader {
   Result<StatRequest> Read(std::size_t index) {
     where_ = "stats_batch request " + std::to_string(index);
     std::int64_t type = 0;
-    FEDRAD_RETURN_IF_ERROR(Int("type", kMoments, kPlatt, &type));
+    FEDRAD_RETURN_IF_ERROR(Int("type", kMoments, kThresholdCounts, &type));
     where_ += std::string(" (") + TypeName(type) + ")";
     std::int64_t dataset = 0;
     FEDRAD_RETURN_IF_ERROR(
@@ -330,6 +426,43 @@ class BatchReader {
         FEDRAD_RETURN_IF_ERROR(Int("bins", kMinBins, kMaxBins, &bins));
         r.bins = static_cast<int>(bins);
         FEDRAD_RETURN_IF_ERROR(Parts(&r.rows, &r.scorers));
+        return StatRequest(std::move(r));
+      }
+      case kGridHistogram: {
+        GridHistogramRequest r;
+        r.dataset = name;
+        FEDRAD_RETURN_IF_ERROR(Int("grid_size", 2, kMaxGridSize, &r.grid_size));
+        FEDRAD_RETURN_IF_ERROR(Evaluation(&r.rows, &r.models));
+        return StatRequest(std::move(r));
+      }
+      case kPlacementSums: {
+        PlacementSumsRequest r;
+        r.dataset = name;
+        FEDRAD_RETURN_IF_ERROR(Int("grid_size", 2, kMaxGridSize, &r.grid_size));
+        FEDRAD_RETURN_IF_ERROR(Evaluation(&r.rows, &r.models));
+        // R ≤ 64 and G ≤ kMaxGridSize: no overflow.
+        const auto count = 2 * static_cast<std::int64_t>(r.models.size()) * r.grid_size;
+        const auto left = static_cast<std::int64_t>(f64_.size() - f64_pos_);
+        if (count > left) {
+          return Fail("pooled_histograms needs " + std::to_string(count) + " values at f64[" +
+                      std::to_string(f64_pos_) + "], only " + std::to_string(left) + " remain");
+        }
+        r.pooled_histograms.assign(f64_.begin() + static_cast<std::ptrdiff_t>(f64_pos_),
+                                   f64_.begin() + static_cast<std::ptrdiff_t>(f64_pos_ + count));
+        f64_pos_ += static_cast<std::size_t>(count);
+        return StatRequest(std::move(r));
+      }
+      case kThresholdCounts: {
+        ThresholdCountsRequest r;
+        r.dataset = name;
+        std::int64_t bins = 0;
+        FEDRAD_RETURN_IF_ERROR(Int("calibration_bins", 0, kMaxCalibrationBins, &bins));
+        r.calibration_bins = static_cast<int>(bins);
+        FEDRAD_RETURN_IF_ERROR(Evaluation(&r.rows, &r.models));
+        Eigen::VectorXd thresholds;
+        FEDRAD_RETURN_IF_ERROR(
+            Doubles("thresholds", static_cast<std::int64_t>(r.models.size()), &thresholds));
+        r.thresholds.assign(thresholds.data(), thresholds.data() + thresholds.size());
         return StatRequest(std::move(r));
       }
       default: {  // kPlatt (Int() checked the range)
@@ -437,6 +570,61 @@ class BatchReader {
     return Status::Ok();
   }
 
+  // scorer = k c columns[k]; f64 intercept center[c] scale[c] w[k].
+  Status Scorer(const std::string& prefix, LinearScorer* s) {
+    std::int64_t k = 0;
+    std::int64_t c = 0;
+    FEDRAD_RETURN_IF_ERROR(Int(prefix + "column count", 0, kMaxIndex, &k));
+    FEDRAD_RETURN_IF_ERROR(Int(prefix + "standardisation length", 0, k, &c));
+    if (c != 0 && c != k) {
+      return Fail(prefix + "standardisation length must be 0 or " + std::to_string(k) +
+                  " (the column count), got " + std::to_string(c));
+    }
+    FEDRAD_RETURN_IF_ERROR(Columns(prefix + "columns", k, kMaxIndex, &s->columns));
+    FEDRAD_RETURN_IF_ERROR(Double(prefix + "intercept", &s->intercept));
+    FEDRAD_RETURN_IF_ERROR(Doubles(prefix + "center", c, &s->center));
+    FEDRAD_RETURN_IF_ERROR(Doubles(prefix + "scale", c, &s->scale));
+    FEDRAD_RETURN_IF_ERROR(Doubles(prefix + "w", k, &s->w));
+    return Status::Ok();
+  }
+
+  // evaluation = parts R rows[parts] model[R] (see the writer).
+  Status Evaluation(std::vector<RowSubset>* rows, std::vector<EvalModel>* models) {
+    std::int64_t parts = 0;
+    std::int64_t count = 0;
+    FEDRAD_RETURN_IF_ERROR(Int("part count", 0, kMaxIndex, &parts));
+    FEDRAD_RETURN_IF_ERROR(Int("model count", 1, kMaxModels, &count));
+    // Each part takes 3 integers (rows) and, per model, at least 2 more
+    // (a scorer): bounds the count by the stream before allocating.
+    const auto left = static_cast<std::int64_t>(i64_.size() - i64_pos_);
+    if (parts > left / (3 + 2 * count)) {
+      return Fail(std::to_string(parts) + " parts of " + std::to_string(count) +
+                  " models need at least " + std::to_string(parts * (3 + 2 * count)) +
+                  " values at i64[" + std::to_string(i64_pos_) + "], only " + std::to_string(left) +
+                  " remain");
+    }
+    rows->resize(static_cast<std::size_t>(parts));
+    for (std::int64_t l = 0; l < parts; ++l) {
+      FEDRAD_RETURN_IF_ERROR(
+          Rows("part " + std::to_string(l) + " rows", &(*rows)[static_cast<std::size_t>(l)]));
+    }
+    models->resize(static_cast<std::size_t>(count));
+    for (std::int64_t m = 0; m < count; ++m) {
+      EvalModel& model = (*models)[static_cast<std::size_t>(m)];
+      const std::string what = "model " + std::to_string(m) + " ";
+      std::int64_t dataset = 0;
+      FEDRAD_RETURN_IF_ERROR(
+          Int(what + "dataset", 0, static_cast<std::int64_t>(datasets_.size()) - 1, &dataset));
+      model.dataset = datasets_[static_cast<std::size_t>(dataset)];
+      model.scorers.resize(static_cast<std::size_t>(parts));
+      for (std::int64_t l = 0; l < parts; ++l) {
+        FEDRAD_RETURN_IF_ERROR(Scorer(what + "scorer " + std::to_string(l) + " ",
+                                      &model.scorers[static_cast<std::size_t>(l)]));
+      }
+    }
+    return Status::Ok();
+  }
+
   Status Parts(std::vector<RowSubset>* rows, std::vector<LinearScorer>* scorers) {
     std::int64_t parts = 0;
     // Each part takes at least 5 integers: bounds the count by the stream.
@@ -504,11 +692,10 @@ Result<protocols::RoundRequest> EncodeStatsBatch(const std::string& job_id, std:
   }
   std::vector<std::string> datasets;
   std::map<std::string, std::int64_t> dataset_index;
-  BatchWriter writer;
+  BatchWriter writer(dataset_index);
   for (std::size_t r = 0; r < requests.size(); ++r) {
-    const std::string& name = DatasetOf(requests[r]);
-    auto it = dataset_index.find(name);
-    if (it == dataset_index.end()) {
+    for (const std::string& name : DatasetsOf(requests[r])) {
+      if (dataset_index.count(name) != 0) continue;
       if (!ValidDatasetName(name)) {
         return common::InvalidArgument("stats_batch request " + std::to_string(r) +
                                        ": dataset name '" + name +
@@ -518,10 +705,10 @@ Result<protocols::RoundRequest> EncodeStatsBatch(const std::string& job_id, std:
         return common::InvalidArgument("stats_batch: more than " + std::to_string(kMaxDatasets) +
                                        " datasets in one batch");
       }
-      it = dataset_index.emplace(name, static_cast<std::int64_t>(datasets.size())).first;
+      dataset_index.emplace(name, static_cast<std::int64_t>(datasets.size()));
       datasets.push_back(name);
     }
-    FEDRAD_RETURN_IF_ERROR(writer.Add(r, requests[r], it->second));
+    FEDRAD_RETURN_IF_ERROR(writer.Add(r, requests[r], dataset_index.at(DatasetOf(requests[r]))));
   }
   for (double v : writer.f64()) {
     if (!std::isfinite(v)) {
@@ -553,10 +740,12 @@ Result<std::vector<StatRequest>> DecodeStatsBatch(const protocols::RoundRequest&
   }
   const nlohmann::json& params = message.parameters;
   if (!params.is_object()) return common::ProtocolError(what + ": parameters is not an object");
+  // "secure" marks step 0 of a secure round (docs/protocol.md 6.5); it is
+  // checked by stats/secure_round.hpp (PlainBatchRequest), not here.
   for (const auto& item : params.items()) {
-    if (item.key() != "requests" && item.key() != "datasets") {
+    if (item.key() != "requests" && item.key() != "datasets" && item.key() != "secure") {
       return common::ProtocolError(what + ": unexpected parameter '" + item.key() +
-                                   "' (expected requests, datasets)");
+                                   "' (expected requests, datasets, secure)");
     }
   }
   const auto requests_it = params.find("requests");

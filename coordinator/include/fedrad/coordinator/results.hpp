@@ -53,8 +53,8 @@ struct CohortMetrics {
   // (exact on the grid; auc_error_bound bounds the difference to the unbinned
   // AUC); "site_local": computed by the one site holding the cohort (exact).
   std::string mode;
+  std::int64_t grid_points = 0;  // "pooled_grid": G of the probability grid, resolution 1/(G-1)
   double auc_error_bound = 0.0;
-  std::int64_t grid_points = 0;  // pooled_grid: G of the score grid used; 0 for site_local
   double auc = 0.0;
   double auc_se = 0.0;       // DeLong
   double auc_ci_low = 0.0;   // 95%, clipped to [0, 1]

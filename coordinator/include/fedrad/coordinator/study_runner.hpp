@@ -40,6 +40,9 @@ common::Result<StudyPlan> MakeStudyPlan(const protocols::StudySpec& spec,
 struct RunProvenance {
   std::string mode;                                // "pooled" | "simulate" | "federated"
   std::vector<std::string> sites;                  // site names
+  // Sites removed from a federated study after a disclosure-gate refusal
+  // (privacy.on_refusal "continue"): site and reason, in order.
+  std::vector<std::pair<std::string, std::string>> excluded_sites;
   std::map<std::string, std::string> data_sha256;  // site -> table SHA-256, when known
   double wall_seconds = 0.0;
   std::int64_t bytes_to_each_site = 0;
@@ -50,12 +53,17 @@ common::Status WriteStudyOutputs(const protocols::StudySpec& spec, const ModelCo
                                  const StudyRun& run, const RunProvenance& provenance,
                                  const std::string& out_dir);
 
-// `fedrad fit --pooled DATA --spec SPEC --out DIR`.
+// `fedrad fit --pooled DATA --spec SPEC --out DIR`. Both write the models,
+// study.json, results.json and report.html (study_results.hpp) and print the
+// results table.
 common::Status RunFitPooled(const std::string& spec_path, const std::string& data_path,
                             const std::string& out_dir, std::ostream& progress);
-// `fedrad simulate --spec SPEC --site NAME=DATA ... --out DIR`.
-common::Status RunSimulate(const std::string& spec_path,
-                           const std::vector<std::pair<std::string, std::string>>& sites,
-                           const std::string& out_dir, std::ostream& progress);
+// `fedrad simulate --spec SPEC --site NAME=DATA ... [--external NAME=DATA ...] --out DIR`.
+// External sites take no part in the fit; the frozen models are evaluated on
+// each of them and on all of them together (results.json, report.html).
+common::Status RunSimulate(
+    const std::string& spec_path, const std::vector<std::pair<std::string, std::string>>& sites,
+    const std::string& out_dir, std::ostream& progress,
+    const std::vector<std::pair<std::string, std::string>>& externals = {});
 
 }  // namespace fedrad::coordinator

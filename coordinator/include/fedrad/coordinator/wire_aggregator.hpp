@@ -1,8 +1,9 @@
 // The Aggregator over the ZeroMQ transport: one round = one ROUND_REQUEST
 // ("stats_batch", site_agent/stats/wire.hpp) to every site of the job and
 // one ROUND_REPLY from each, summed element-wise. The solvers above it see
-// only the sums. (Issue 5 replaces the plain sum by secure aggregation: the
-// sites' arrays will arrive masked.)
+// only the sums. With options.secure (a study with secure aggregation, the
+// default) every round is a secure round instead (docs/protocol.md 6.5): the
+// sites' arrays arrive masked and only their sum is ever decoded.
 //
 // A round fails (kUnavailable naming the site) when a site's session is lost
 // or it does not answer within round_timeout, kProtocolError naming the site
@@ -35,8 +36,10 @@ struct WireAggregatorOptions {
   std::function<common::Status(std::int64_t round_id)> on_round_start;
   std::function<common::Status(std::int64_t round_id)> on_round_end;
   // Secure aggregation (docs/protocol.md 6.5): when set, every round runs
-  // the four exchanges of a secure round; secure->sites must list exactly
-  // `sites`, in the same order (the study spec's train sites).
+  // the four exchanges of a secure round. secure->sites are the study spec's
+  // train sites in spec order (the sites' own configurations are built from
+  // the same list); `sites` must be among them (all of them, or those left
+  // after a site was excluded).
   std::optional<protocols::SecAggConfig> secure;
 };
 
@@ -67,6 +70,11 @@ class WireAggregator final : public Aggregator {
   std::int64_t bytes_from_ = 0;
   std::string last_failed_site_;
   bool last_failure_was_refusal_ = false;
+  std::optional<protocols::ServerSession> secure_session_;  // created at the first secure round
+
+  common::Result<std::vector<std::vector<double>>> SecureSumBatch(
+      std::int64_t round_id, const std::vector<site_agent::stats::StatRequest>& requests,
+      const std::vector<std::size_t>& sizes, protocols::RoundRequest message);
 };
 
 }  // namespace fedrad::coordinator

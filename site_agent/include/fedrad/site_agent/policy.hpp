@@ -12,6 +12,7 @@
 //     "allowed_statistics": ["moments", "logistic", "svm", "deviance",
 //                            "score_histogram", "platt"],
 //     "max_rounds": 100000,         stats_batch rounds answered per study job
+//     "histogram_cells": "clear",   "clear" | "always" (see below)
 //     "require_approval": true,     false: run any study (logged as a warning)
 //     "approved_studies": [
 //       {"study_id": "crlm", "spec_sha256": "<64 hex>",
@@ -33,10 +34,19 @@
 //     logistic gradient);
 //   - the statistic kind is allowed, and the round is within max_rounds.
 // CheckResults, after computing and before sending, requires every released
-// count to be safe: each score-histogram cell (neg_b, pos_b), and the
-// active-set size |I| (|Q| for the Huberised hinge) of an SVM result, whose
-// Hessian Σ_I u_i u_iᵀ over a single active row would be that patient's
-// outer product.
+// count to be safe: the active-set size |I| (|Q| for the Huberised hinge) of
+// an SVM result, whose Hessian Σ_I u_i u_iᵀ over a single active row would be
+// that patient's outer product, and each score-histogram cell (neg_b, pos_b)
+// of a histogram that leaves the site in the clear. In a secure round
+// (secure aggregation, docs/protocol.md 6.5) a histogram leaves masked: the
+// coordinator learns only the cell sums over at least min_sites sites, which
+// no single site can check, so the cell rule applies there only with
+// "histogram_cells": "always" (docs/security.md, "Disclosure gate", explains
+// why: a cross-validated AUC needs fine histograms of ~n/K held-out rows,
+// whose cells hold 1..4 rows on any small cohort).
+//
+// Every refusal names its rule: the policy key that was broken
+// (max_rounds, allowed_statistics, min_cohort_size, min_count_per_cell).
 //
 // Not covered (documented in docs/security.md): parameters crafted to weight
 // one row (e.g. a coefficient on a feature only one patient has) in a sum of
@@ -45,7 +55,6 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,9 +63,21 @@
 
 namespace fedrad::site_agent {
 
-enum class StatKind { kMoments, kLogistic, kSvm, kDeviance, kScoreHistogram, kPlatt };
+enum class StatKind {
+  kMoments,
+  kLogistic,
+  kSvm,
+  kDeviance,
+  kScoreHistogram,
+  kPlatt,
+  kGridHistogram,
+  kPlacementSums,
+  kThresholdCounts
+};
 
-// "moments", "logistic", "svm", "deviance", "score_histogram", "platt".
+// "moments", "logistic", "svm", "deviance", "score_histogram", "platt",
+// "grid_histogram", "placement_sums", "threshold_counts" (the evaluation's
+// requests, docs/methods.md §10).
 const char* StatKindName(StatKind kind);
 StatKind KindOf(const stats::StatRequest& request);
 std::vector<StatKind> AllStatKinds();
@@ -69,11 +90,15 @@ struct ApprovedStudy {
 };
 
 struct Policy {
-  std::string source_path;  // "" for a default policy (no file)
+  // The policy file: where this policy was read from (from_file) or, for the
+  // built-in defaults, where the site expects it ("" if not known).
+  std::string source_path;
+  bool from_file = false;
   std::int64_t min_cohort_size = 10;
   std::int64_t min_count_per_cell = 5;
   std::vector<StatKind> allowed = AllStatKinds();
   std::int64_t max_rounds = 100000;
+  bool histogram_cells_always = false;  // "histogram_cells": "clear" (false) | "always"
   bool require_approval = true;
   std::vector<ApprovedStudy> approved;
 
@@ -86,29 +111,38 @@ struct Policy {
 common::Result<Policy> LoadPolicy(const std::string& path);
 common::Result<Policy> ParsePolicy(const nlohmann::json& document, const std::string& source);
 
-// The site agent's policy file: "policy.json" in the folder of the site
-// config file.
+// The default policy file of a site agent: "policy.json" in the folder of
+// the site config file (the site config's "policy" key overrides it).
 std::string SitePolicyPath(const std::string& site_config_path);
-// Loads SitePolicyPath(site_config_path); nullopt if there is no such file
-// (the agent then logs a warning and does not gate: see docs/security.md).
-common::Result<std::optional<Policy>> LoadSitePolicyIfPresent(const std::string& site_config_path);
+// The site agent's policy (mandatory gate): the file at `path`, or the
+// built-in defaults (Policy{}, source_path = path, approval required) if
+// there is no file there. A file that cannot be read or parsed is an error
+// naming the file and the JSON pointer: the site must not run on it.
+common::Result<Policy> LoadSitePolicy(const std::string& path);
 
 // The disclosure gate before computing one stats_batch round:
 // `rounds_so_far` is the number of rounds of this study job already
 // answered. kPermissionDenied naming the request index, statistic kind,
-// dataset, rows and the rule broken; kNotFound for an unknown dataset.
+// dataset, rows and the rule broken (also stored in *rule if given: the
+// policy key); kNotFound for an unknown dataset.
 common::Status CheckBatch(const Policy& policy, const stats::Datasets& datasets,
                           const std::vector<stats::StatRequest>& requests,
-                          std::int64_t rounds_so_far);
+                          std::int64_t rounds_so_far, std::string* rule = nullptr);
 // The gate after computing (results[r] is the array of requests[r]).
+// `masked`: the results leave the site masked in a secure round (only sums
+// over sites are revealed), so histogram cells are checked only if the
+// policy says "histogram_cells": "always".
 common::Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>& requests,
-                            const std::vector<std::vector<double>>& results);
+                            const std::vector<std::vector<double>>& results, bool masked = false,
+                            std::string* rule = nullptr);
 
 // OK if the study (id and spec SHA-256) is approved by the policy, or the
-// policy does not require approval; kPermissionDenied otherwise, saying how
-// to approve it.
+// policy does not require approval; kPermissionDenied otherwise, giving the
+// exact `fedrad site review` / `fedrad site approve` commands for the spec
+// at `spec_path` and the policy's file.
 common::Status CheckStudyApproved(const Policy& policy, const std::string& study_id,
-                                  const std::string& spec_sha256);
+                                  const std::string& spec_sha256,
+                                  const std::string& spec_path = "SPEC.json");
 
 // A human-readable summary for `fedrad site review`: what the study will
 // compute, what leaves the site (models and their features, statistic
@@ -117,7 +151,8 @@ common::Status CheckStudyApproved(const Policy& policy, const std::string& study
 common::Result<std::string> ReviewStudy(const std::string& spec_path, const Policy& policy);
 
 // Records {study_id, sha256, now (UTC), approver} in the policy file
-// atomically (a missing file is created with the default policy). Refuses
+// atomically (a missing file is created, mode 0644, holding every default
+// of Policy{} explicitly plus the approval). Refuses
 // (kFailedPrecondition) if the file changed while it was being updated, and
 // kInvalidArgument for an empty approver. Approving an already approved
 // spec again is a no-op. `now_utc` ("" = the current time) is for tests.

@@ -26,6 +26,11 @@ struct SiteConfig {
   std::string study_spec;
   std::string study_features;
   common::LogOptions log;
+  // "policy": this site's disclosure policy and study approvals
+  // (site_agent/policy.hpp), relative to the config file. Default:
+  // "policy.json" beside the config file. A missing file means the built-in
+  // default policy (approval required); a malformed one stops the site.
+  std::string policy_file;
   // Optional "audit" section: the audit log (docs/audit.md) every message is
   // written to. Default: "<id>.audit.jsonl" in the config file's folder.
   std::string audit_log;

@@ -15,7 +15,9 @@
 //
 //   Logistic at (β0, β), η_i = β0 + z_iᵀβ, π_i = 1 / (1 + exp(-η_i)),
 //   with H = the requested Hessian columns S (k of them):
-//     [ℓ, n, g_0, g_1 .. g_p, H (k+1)x(k+1) row-major]   size 2 + (p+1) + (k+1)²
+//     [ℓ, n, g_0, g_1 .. g_p, H's upper triangle]   size 2 + (p+1) + (k+1)(k+2)/2
+//     (H is symmetric; its upper triangle with the diagonal, row by row:
+//     H_00 .. H_0k, H_11 .. H_1k, .., H_kk; index 0 is the intercept)
 //     ℓ   = Σ [log(1 + exp(η_i)) - y_i η_i]         (negative log-likelihood)
 //     g_0 = Σ (π_i - y_i),  g_j = Σ (π_i - y_i) z_ij  (gradient of ℓ, all j)
 //     H   = Σ π_i (1 - π_i) u_i u_iᵀ, u_i = (1, z_iS)  (Hessian of ℓ on {β0} ∪ S)
@@ -69,6 +71,34 @@
 // Every request names a `dataset`: the site's table for one model of a study
 // (e.g. "clinical", "radiomics", "combined"; "" is the default when a site
 // has a single table). Column indices are within that dataset's table.
+//
+// Evaluation requests (GridHistogramRequest, PlacementSumsRequest,
+// ThresholdCountsRequest; issue 6, docs/methods.md §10): R models score the
+// SAME rows (paired), each model with its own dataset (its columns) and one
+// scorer per part. `dataset` names the table whose rows, labels and fold ids
+// the parts select; every model's table must have the same rows (a study's
+// datasets are built from one feature table: same row order, labels, folds;
+// the provider checks row count, labels and fold ids). Model r's score of a
+// row in part l is the probability
+//   p = σ(s) = 1 / (1 + exp(-s)),  s = scorers[l] applied to the row.
+// The coordinator folds a Platt map P(y = 1 | v) = 1 / (1 + exp(A v + B)) of
+// an SVM decision value v = wᵀz + b into the scorer: w ← -A·w,
+// intercept ← -(A·b + B); a model without Platt scaling is sent as is
+// (p = σ(v)). Rows are stacked part by part.
+//
+//   Grid histograms (GridHistogramRequest, grid of G points on the
+//   probability scale, delong_site.hpp):
+//     entry (2r + c)·G + k = rows of label c whose model-r probability falls in
+//     grid cell k                                          size 2·R·G
+//   Placement sums (PlacementSumsRequest, given the pooled round-1 array):
+//     PlacementSumsLayout of delong_site.hpp               size 2 + 2R + 2R²
+//   Threshold counts and calibration sums (ThresholdCountsRequest, one
+//   probability threshold t_r per model, B calibration bins), per model r a
+//   block of 5 + 3B values (ThresholdCountsLayout):
+//     [TP, FP, TN, FN, Σ (p - y)², n_1..n_B, Σp_1..Σp_B, Σy_1..Σy_B]
+//     positive iff p ≥ t_r; bin b = min(floor(p·B), B - 1) (equal-width bins of
+//     the probability); n_b rows, Σp_b their probabilities, Σy_b their cases.
+//                                                          size R·(5 + 3B)
 #pragma once
 
 #include <Eigen/Dense>
@@ -78,6 +108,7 @@
 #include <vector>
 
 #include "fedrad/common/status.hpp"
+#include "fedrad/site_agent/stats/delong_site.hpp"
 #include "fedrad/site_agent/stats/local_table.hpp"
 
 namespace fedrad::site_agent::stats {
@@ -148,16 +179,75 @@ struct PlattRequest {
   std::string dataset;                // the site's table for this request ("" = default)
 };
 
+// One model of an evaluation request (see the header comment).
+struct EvalModel {
+  std::string dataset;                // the site's table holding this model's columns
+  std::vector<LinearScorer> scorers;  // one per part; p = σ(s) (Platt folded in)
+};
+
+inline constexpr std::size_t kMaxEvalModels = 64;
+inline constexpr int kMaxCalibrationBins = 1000;
+
+// Round 1 of the pooled ROC/DeLong computation.
+struct GridHistogramRequest {
+  std::vector<RowSubset> rows;             // L parts
+  std::vector<EvalModel> models;           // R in [1, kMaxEvalModels], L scorers each
+  std::int64_t grid_size = kFineGridSize;  // G in [2, kMaxGridSize], probability scale
+  std::string dataset;                     // the table whose rows the parts select
+};
+
+// Round 2: the same rows and models, and the pooled round-1 array.
+struct PlacementSumsRequest {
+  std::vector<RowSubset> rows;
+  std::vector<EvalModel> models;
+  std::int64_t grid_size = kFineGridSize;
+  std::vector<double> pooled_histograms;  // 2·R·G, Σ over sites of the round-1 arrays
+  std::string dataset;
+};
+
+// Counts at a probability threshold per model, Brier and calibration sums.
+struct ThresholdCountsRequest {
+  std::vector<RowSubset> rows;
+  std::vector<EvalModel> models;
+  std::vector<double> thresholds;  // R probability thresholds (finite)
+  int calibration_bins = 10;       // B in [0, kMaxCalibrationBins]
+  std::string dataset;
+};
+
+// Layout of a ThresholdCountsRequest result (R models, B bins).
+struct ThresholdCountsLayout {
+  int num_models = 0;
+  int bins = 0;
+  std::size_t Block() const { return 5 + 3 * static_cast<std::size_t>(bins); }
+  std::size_t Tp(int r) const { return static_cast<std::size_t>(r) * Block(); }
+  std::size_t Fp(int r) const { return Tp(r) + 1; }
+  std::size_t Tn(int r) const { return Tp(r) + 2; }
+  std::size_t Fn(int r) const { return Tp(r) + 3; }
+  std::size_t SquaredError(int r) const { return Tp(r) + 4; }
+  std::size_t BinCount(int r, int b) const { return Tp(r) + 5 + static_cast<std::size_t>(b); }
+  std::size_t BinSumP(int r, int b) const {
+    return BinCount(r, b) + static_cast<std::size_t>(bins);
+  }
+  std::size_t BinSumY(int r, int b) const {
+    return BinCount(r, b) + 2 * static_cast<std::size_t>(bins);
+  }
+  std::size_t Size() const { return static_cast<std::size_t>(num_models) * Block(); }
+};
+
 using StatRequest = std::variant<MomentsRequest, LogisticRequest, SvmRequest, DevianceRequest,
-                                 ScoreHistogramRequest, PlattRequest>;
+                                 ScoreHistogramRequest, PlattRequest, GridHistogramRequest,
+                                 PlacementSumsRequest, ThresholdCountsRequest>;
 
 // A site's tables by dataset name (one per model of a study).
 using Datasets = std::map<std::string, LocalTable>;
+// The same, not owned (the in-process aggregator's view of a site).
+using DatasetViews = std::map<std::string, const LocalTable*>;
 
 // The dataset a request names.
 const std::string& DatasetOf(const StatRequest& request);
 // Returns `request` with its dataset set to `dataset` and every RowSubset's
-// outer_fold set to `outer_fold` (the ScopedAggregator's rewrite).
+// outer_fold set to `outer_fold` (the ScopedAggregator's rewrite; an
+// evaluation request's models' datasets are set to `dataset` too).
 StatRequest Scoped(StatRequest request, const std::string& dataset, int outer_fold);
 
 common::Result<std::vector<double>> ComputeMoments(const LocalTable& table,
@@ -171,12 +261,26 @@ common::Result<std::vector<double>> ComputeScoreHistogram(const LocalTable& tabl
                                                           const ScoreHistogramRequest& request);
 common::Result<std::vector<double>> ComputePlatt(const LocalTable& table,
                                                  const PlattRequest& request);
+// Evaluation requests: `rows_table` is the table of request.dataset,
+// model_tables[r] that of request.models[r].dataset (same rows).
+common::Result<std::vector<double>> ComputeGridHistogram(
+    const LocalTable& rows_table, const std::vector<const LocalTable*>& model_tables,
+    const GridHistogramRequest& request);
+common::Result<std::vector<double>> ComputePlacementSums(
+    const LocalTable& rows_table, const std::vector<const LocalTable*>& model_tables,
+    const PlacementSumsRequest& request);
+common::Result<std::vector<double>> ComputeThresholdCounts(
+    const LocalTable& rows_table, const std::vector<const LocalTable*>& model_tables,
+    const ThresholdCountsRequest& request);
 // Dispatches on the request type (the request's dataset is ignored: `table`
-// is used).
+// is used; for evaluation requests also for every model).
 common::Result<std::vector<double>> Compute(const LocalTable& table, const StatRequest& request);
-// Picks the request's dataset from `datasets` (kNotFound naming it if the
-// site has no such dataset) and dispatches.
+// Picks the request's dataset (and an evaluation request's models'
+// datasets) from `datasets` (kNotFound naming it if the site has no such
+// dataset) and dispatches.
 common::Result<std::vector<double>> Compute(const Datasets& datasets, const StatRequest& request);
+common::Result<std::vector<double>> Compute(const DatasetViews& datasets,
+                                            const StatRequest& request);
 
 // Size of the array each request produces on a table with p features (the
 // same at every site; the aggregator checks it).
