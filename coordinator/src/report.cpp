@@ -578,7 +578,9 @@ void HtmlSummary(const StudyResults& r, std::string& h) {
   row("Finished (UTC)", Escape(r.finished_utc));
   row("Mode", Escape(r.mode));
   std::string secure = r.secure_aggregation ? "on" : "off";
-  if (r.secure_aggregation) {
+  if (r.mode != "federated") {
+    secure = "not applicable (in-process run)";
+  } else if (r.secure_aggregation) {
     secure += " (at least " + std::to_string(r.min_sites) + " sites per sum" +
               (r.fewer_sites_allowed ? "; fewer sites allowed" : "; fewer sites refused") + ")";
   } else if (r.min_sites > 0) {
@@ -862,7 +864,11 @@ void HtmlLedger(const StudyResults& r, std::string& h) {
            "patient-level value was released. ") +
        (r.secure_aggregation
             ? "Sums across sites were securely aggregated: the coordinator saw only totals."
-            : "Secure aggregation was off: the coordinator saw each site's sums.") +
+        : r.mode == "federated"
+            ? "Secure aggregation was off: the coordinator saw each site's sums."
+            : "This run was in one process (mode " + Escape(r.mode) +
+                  "): no statistic crossed a network; the counts above are what a federated "
+                  "run would release.") +
        "</p>\n</section>\n";
 }
 
