@@ -340,8 +340,8 @@ int Run(int argc, char** argv) {
         out->emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
       }
     }
-    Status s = fedrad::coordinator::RunSimulate(simulate_spec, sites, simulate_out, std::cout,
-                                                externals);
+    Status s =
+        fedrad::coordinator::RunSimulate(simulate_spec, sites, simulate_out, std::cout, externals);
     if (!s.ok()) return Fail("simulate", s) == 70 ? 70 : 1;
     return 0;
   }

@@ -86,7 +86,8 @@ common::Result<StudyResults> EvaluateStudy(const StudyReportInputs& in,
   results.started_utc = in.started_utc;
   results.finished_utc = UtcNow();
   results.mode = in.provenance->mode == "simulate" ? "simulated" : in.provenance->mode;
-  results.secure_aggregation = in.provenance->mode == "federated" && spec.privacy.secure_aggregation;
+  results.secure_aggregation =
+      in.provenance->mode == "federated" && spec.privacy.secure_aggregation;
   results.min_sites = spec.privacy.min_sites;
   results.fewer_sites_allowed = spec.privacy.allow_fewer_sites;
   results.cv_scheme = std::to_string(spec.folds) + "-fold " +
@@ -111,7 +112,8 @@ common::Result<StudyResults> EvaluateStudy(const StudyReportInputs& in,
     const auto columns = in.columns->find(model.name);
     const auto threshold = thresholds.find(model.name);
     results.models.push_back(ModelResultOf(
-        spec, model.name, columns == in.columns->end() ? std::vector<std::string>{} : columns->second,
+        spec, model.name,
+        columns == in.columns->end() ? std::vector<std::string>{} : columns->second,
         model.final_model,
         threshold == thresholds.end() ? std::nullopt : std::optional(threshold->second)));
   }

@@ -1,5 +1,7 @@
 #include "fedrad/site_agent/extract_command.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -12,8 +14,6 @@
 #include <optional>
 #include <set>
 #include <thread>
-
-#include <unistd.h>
 
 #include "fedrad/common/config_common.hpp"
 #include "fedrad/common/csv.hpp"

@@ -3,13 +3,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <iterator>
-#include <variant>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 #include <sstream>
+#include <variant>
 
 #include "fedrad/common/files.hpp"
 #include "fedrad/common/hash.hpp"
@@ -192,9 +192,9 @@ const char* StatKindName(StatKind kind) {
 StatKind KindOf(const stats::StatRequest& request) {
   // In the order of the StatRequest alternatives (providers.hpp).
   static constexpr StatKind kByIndex[] = {
-      StatKind::kMoments,       StatKind::kLogistic,      StatKind::kSvm,
+      StatKind::kMoments,       StatKind::kLogistic,       StatKind::kSvm,
       StatKind::kDeviance,      StatKind::kScoreHistogram, StatKind::kPlatt,
-      StatKind::kGridHistogram, StatKind::kPlacementSums, StatKind::kThresholdCounts};
+      StatKind::kGridHistogram, StatKind::kPlacementSums,  StatKind::kThresholdCounts};
   static_assert(std::size(kByIndex) == std::variant_size_v<stats::StatRequest>,
                 "every statistic request type needs its policy kind");
   return kByIndex[request.index()];
@@ -403,11 +403,9 @@ Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>&
     } else if (const auto* t = std::get_if<stats::ThresholdCountsRequest>(&requests[r])) {
       // TP/FP/TN/FN and calibration-bin counts are released counts.
       if (masked && !policy.histogram_cells_always) continue;
-      stats::ThresholdCountsLayout layout{static_cast<int>(t->models.size()),
-                                          t->calibration_bins};
+      stats::ThresholdCountsLayout layout{static_cast<int>(t->models.size()), t->calibration_bins};
       for (int m = 0; m < layout.num_models; ++m) {
-        std::vector<std::size_t> cells = {layout.Tp(m), layout.Fp(m), layout.Tn(m),
-                                          layout.Fn(m)};
+        std::vector<std::size_t> cells = {layout.Tp(m), layout.Fp(m), layout.Tn(m), layout.Fn(m)};
         for (int b = 0; b < layout.bins; ++b) cells.push_back(layout.BinCount(m, b));
         for (std::size_t cell : cells) {
           if (cell >= values.size()) continue;

@@ -102,8 +102,8 @@ CaseTruth DrawCase(Rng& rng) {
   k.bilobar = rng.Bernoulli(0.35);
   k.chemo = rng.Bernoulli(0.5);
   k.targeted = rng.Bernoulli(k.chemo ? 0.35 : 0.05);
-  k.ca19_9 = std::round(10.0 * std::exp(std::log(30.0) + 0.9 * k.bilobar + 1.4 * rng.Normal())) /
-             10.0;
+  k.ca19_9 =
+      std::round(10.0 * std::exp(std::log(30.0) + 0.9 * k.bilobar + 1.4 * rng.Normal())) / 10.0;
   k.age = std::round(Clip(61.0 + 10.0 * rng.Normal(), 25.0, 90.0));
   k.male = rng.Bernoulli(0.6);
   k.bmi = std::round(10.0 * Clip(25.5 + 4.0 * rng.Normal(), 15.0, 45.0)) / 10.0;
@@ -270,8 +270,8 @@ CaseImages RenderCase(Rng& rng, const CaseTruth& truth, const Scanner& scanner, 
       if (f[x] == 0) continue;
       const double s = scanner.gain * depth * e[x] * m[x] / mean_magnitude;
       const double v = std::log1p(kCompression * s) / std::log1p(4.0 * kCompression);
-      pixel[x] = static_cast<std::uint8_t>(
-          std::lround(Clip(scanner.noise_floor + 200.0 * v, 0.0, 255.0)));
+      pixel[x] =
+          static_cast<std::uint8_t>(std::lround(Clip(scanner.noise_floor + 200.0 * v, 0.0, 255.0)));
     }
   }
   return out;
@@ -362,8 +362,8 @@ common::Result<std::vector<SynthSite>> ParseSynthSites(const std::string& text) 
     const long count = std::strtol(cases.c_str(), &end, 10);
     if (cases.empty() || *end != '\0' || count < 1 || count > 100000) {
       return common::InvalidArgument("--sites entry \"" + entry +
-                                     "\": cases must be an integer in [1, 100000], got \"" +
-                                     cases + "\"");
+                                     "\": cases must be an integer in [1, 100000], got \"" + cases +
+                                     "\"");
     }
     site.cases = static_cast<int>(count);
     sites.push_back(std::move(site));
@@ -429,26 +429,25 @@ common::Result<std::vector<SynthSiteSummary>> GenerateConsortium(
       clinical += id + "," + std::to_string(truth.label) + "," + Num(k.age) + "," +
                   (k.male ? "M" : "F") + "," + std::to_string(k.nodal) + "," +
                   std::to_string(k.synchronous) + "," + std::to_string(k.bilobar) + "," +
-                  std::to_string(k.chemo) + "," + std::to_string(k.targeted) + "," +
-                  Num(k.ca19_9) + "," + Num(k.cea) + "," + Num(k.bmi) + "," + Num(k.albumin) +
-                  "\n";
+                  std::to_string(k.chemo) + "," + std::to_string(k.targeted) + "," + Num(k.ca19_9) +
+                  "," + Num(k.cea) + "," + Num(k.bmi) + "," + Num(k.albumin) + "\n";
       summary.positives += truth.label;
     }
     FEDRAD_RETURN_IF_ERROR(common::WriteFileAtomic((dir / "manifest.csv").string(), manifest));
     FEDRAD_RETURN_IF_ERROR(common::WriteFileAtomic((dir / "clinical.csv").string(), clinical));
     if (progress) {
       progress(site.id + " (" + (site.external ? "external" : "train") +
-               "): " + std::to_string(site.cases) + " cases, " +
-               std::to_string(summary.positives) + " with recurrence, written to " + dir.string());
+               "): " + std::to_string(site.cases) + " cases, " + std::to_string(summary.positives) +
+               " with recurrence, written to " + dir.string());
     }
     summaries.push_back(summary);
   }
 
   std::string truth = "{\n  \"generator\": \"fedrad synth\",\n  \"fedrad_version\": \"" +
-                      std::string(common::Version()) + "\",\n  \"seed\": " +
-                      std::to_string(options.seed) + ",\n  \"image_size\": " +
-                      std::to_string(options.image_size) + ",\n  \"spacing_mm\": " +
-                      Num(options.spacing_mm) +
+                      std::string(common::Version()) +
+                      "\",\n  \"seed\": " + std::to_string(options.seed) +
+                      ",\n  \"image_size\": " + std::to_string(options.image_size) +
+                      ",\n  \"spacing_mm\": " + Num(options.spacing_mm) +
                       ",\n  \"label\": \"recurrence_2y ~ Bernoulli(1 / (1 + exp(-eta)))\",\n"
                       "  \"eta\": {\"intercept\": -1.35, \"nodal_positive\": 0.75, "
                       "\"synchronous_metastases\": 0.55, \"bilobar_metastases\": 0.65, "

@@ -338,7 +338,8 @@ TEST(SitePolicyFile, AMissingFileIsTheDefaultPolicyWithApprovalOn) {
   dir.WriteText("policy.json", R"({"max_rounds": 7, "histogram_cells": "sometimes"})");
   auto bad = LoadSitePolicy(path);
   ASSERT_FALSE(bad.ok());
-  EXPECT_TRUE(Contains(bad.status().message(), path + ": /histogram_cells")) << bad.status().ToString();
+  EXPECT_TRUE(Contains(bad.status().message(), path + ": /histogram_cells"))
+      << bad.status().ToString();
   dir.WriteText("policy.json", "{\"max_rounds\": ");
   auto truncated = LoadSitePolicy(path);
   ASSERT_FALSE(truncated.ok());

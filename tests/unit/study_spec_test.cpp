@@ -86,13 +86,14 @@ TEST(StudySpec, SiteAndPrivacyErrorsNameTheirPointers) {
   json document = Minimal();
   document["sites"] = json::parse(std::string(R"([{"id": "a", "sign_public_key": ")") + kKeyA +
                                   R"("}, {"id": "a", "sign_public_key": "zz", "role": "test"},
-                                     {"sign_public_key": ")" + kKeyB + R"(", "extra": 1}])");
+                                     {"sign_public_key": ")" +
+                                  kKeyB + R"(", "extra": 1}])");
   document["privacy"] = json::parse(
       R"({"min_sites": 1, "threshold": 1, "on_refusal": "skip", "secure_aggregation": "yes"})");
   const std::string message = ErrorOf(document);
   for (const char* pointer :
-       {"/sites/1/id", "/sites/1/sign_public_key", "/sites/1/role", "/sites/2/id",
-        "/sites/2/extra", "/privacy/min_sites", "/privacy/threshold", "/privacy/on_refusal",
+       {"/sites/1/id", "/sites/1/sign_public_key", "/sites/1/role", "/sites/2/id", "/sites/2/extra",
+        "/privacy/min_sites", "/privacy/threshold", "/privacy/on_refusal",
         "/privacy/secure_aggregation"}) {
     EXPECT_NE(message.find(std::string("spec.json: ") + pointer + ":"), std::string::npos)
         << pointer << "\n"

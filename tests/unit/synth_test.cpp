@@ -4,10 +4,10 @@
 
 #include <cmath>
 #include <filesystem>
-#include <sstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 #include <string>
 
 #include "fedrad/common/csv.hpp"
@@ -32,7 +32,8 @@ SynthOptions Small(const std::string& out) {
 TEST(Synth, DefaultSitesAreThePapersCohorts) {
   int train = 0;
   int external = 0;
-  for (const SynthSite& site : DefaultSynthSites()) (site.external ? external : train) += site.cases;
+  for (const SynthSite& site : DefaultSynthSites())
+    (site.external ? external : train) += site.cases;
   EXPECT_EQ(train, 224);
   EXPECT_EQ(external, 54);
 }
@@ -90,11 +91,19 @@ TEST(Synth, ClinicalTableHasThePredictorsAndBinaryLabels) {
   ASSERT_TRUE(written.ok()) << written.status().ToString();
   auto table = common::ReadCsvFile(dir.File("c/site_a/clinical.csv"));
   ASSERT_TRUE(table.ok()) << table.status().ToString();
-  const std::vector<std::string> expected = {
-      "case_id",          "recurrence_2y",          "age_years",          "sex",
-      "nodal_positive",   "synchronous_metastases", "bilobar_metastases", "preoperative_chemotherapy",
-      "targeted_drugs",   "ca19_9_u_ml",            "cea_ng_ml",          "bmi",
-      "albumin_g_l"};
+  const std::vector<std::string> expected = {"case_id",
+                                             "recurrence_2y",
+                                             "age_years",
+                                             "sex",
+                                             "nodal_positive",
+                                             "synchronous_metastases",
+                                             "bilobar_metastases",
+                                             "preoperative_chemotherapy",
+                                             "targeted_drugs",
+                                             "ca19_9_u_ml",
+                                             "cea_ng_ml",
+                                             "bmi",
+                                             "albumin_g_l"};
   EXPECT_EQ(table->header, expected);
   ASSERT_EQ(table->rows.size(), 12u);
   int positives = 0;
@@ -178,8 +187,7 @@ TEST(Synth, RefusesANonEmptyFolderAndBadOptions) {
   EXPECT_NE(GenerateConsortium(bad, {}).status().message().find("image size"), std::string::npos);
   bad = Small(dir.File("b"));
   bad.sites = {{"a", false, 3}, {"a", true, 3}};
-  EXPECT_NE(GenerateConsortium(bad, {}).status().message().find("listed twice"),
-            std::string::npos);
+  EXPECT_NE(GenerateConsortium(bad, {}).status().message().find("listed twice"), std::string::npos);
   bad = Small(dir.File("b"));
   bad.spacing_mm = 0.1;  // 19 mm field of view
   EXPECT_NE(GenerateConsortium(bad, {}).status().message().find("at least 50 mm"),

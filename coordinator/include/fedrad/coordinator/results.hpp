@@ -24,7 +24,7 @@ struct CohortRef {
 // minimum are released as absent (std::nullopt) and shown as "<k".
 struct SiteCohort {
   std::string site_id;
-  std::string role;  // "train" | "external"
+  std::string role;                      // "train" | "external"
   std::optional<std::int64_t> cases;     // label 1
   std::optional<std::int64_t> controls;  // label 0
   std::int64_t disclosure_minimum = 0;   // k of "<k"
@@ -56,10 +56,10 @@ struct CohortMetrics {
   std::int64_t grid_points = 0;  // "pooled_grid": G of the probability grid, resolution 1/(G-1)
   double auc_error_bound = 0.0;
   double auc = 0.0;
-  double auc_se = 0.0;       // DeLong
-  double auc_ci_low = 0.0;   // 95%, clipped to [0, 1]
+  double auc_se = 0.0;      // DeLong
+  double auc_ci_low = 0.0;  // 95%, clipped to [0, 1]
   double auc_ci_high = 0.0;
-  double threshold = 0.0;    // probability threshold used (fixed on training data)
+  double threshold = 0.0;  // probability threshold used (fixed on training data)
   std::int64_t tp = 0, fp = 0, tn = 0, fn = 0;
   double accuracy = 0.0;
   double sensitivity = 0.0;
@@ -69,7 +69,7 @@ struct CohortMetrics {
   std::optional<double> brier;  // external cohorts
   std::optional<double> calibration_intercept;
   std::optional<double> calibration_slope;
-  std::vector<RocCurvePoint> roc;        // from (0,0) to (1,1)
+  std::vector<RocCurvePoint> roc;           // from (0,0) to (1,1)
   std::vector<CalibrationBin> calibration;  // external cohorts; may be empty
 };
 
@@ -96,9 +96,9 @@ struct ModelResult {
   std::string lambda_rule;           // "lambda.min" | "lambda.1se"
   double c = 0.0;                    // chosen SVM C
   double svm_bias = 0.0;
-  std::optional<double> platt_a;     // P(y=1|f) = 1 / (1 + exp(a f + b))
+  std::optional<double> platt_a;  // P(y=1|f) = 1 / (1 + exp(a f + b))
   std::optional<double> platt_b;
-  std::string threshold_rule;        // e.g. "youden_oof" or "probability 0.5"
+  std::string threshold_rule;  // e.g. "youden_oof" or "probability 0.5"
   double threshold = 0.5;
   std::vector<SelectedFeature> selected;
 };
@@ -118,13 +118,13 @@ struct StudyResults {
   std::string study_id;
   std::string spec_sha256;
   std::string fedrad_version;
-  std::string started_utc;   // ISO 8601, e.g. 2026-11-27T07:00:00Z
+  std::string started_utc;  // ISO 8601, e.g. 2026-11-27T07:00:00Z
   std::string finished_utc;
-  std::string mode;          // "federated" | "pooled" | "simulated"
+  std::string mode;  // "federated" | "pooled" | "simulated"
   bool secure_aggregation = false;
   int min_sites = 0;
   bool fewer_sites_allowed = false;
-  std::string cv_scheme;     // e.g. "nested 5-fold"
+  std::string cv_scheme;  // e.g. "nested 5-fold"
   std::int64_t rounds = 0;
   std::vector<SiteCohort> sites;
   std::vector<ModelResult> models;

@@ -38,8 +38,8 @@ common::Result<StudyPlan> MakeStudyPlan(const protocols::StudySpec& spec,
                                         const ModelColumns& columns);
 
 struct RunProvenance {
-  std::string mode;                                // "pooled" | "simulate" | "federated"
-  std::vector<std::string> sites;                  // site names
+  std::string mode;                // "pooled" | "simulate" | "federated"
+  std::vector<std::string> sites;  // site names
   // Sites removed from a federated study after a disclosure-gate refusal
   // (privacy.on_refusal "continue"): site and reason, in order.
   std::vector<std::pair<std::string, std::string>> excluded_sites;
@@ -61,9 +61,9 @@ common::Status RunFitPooled(const std::string& spec_path, const std::string& dat
 // `fedrad simulate --spec SPEC --site NAME=DATA ... [--external NAME=DATA ...] --out DIR`.
 // External sites take no part in the fit; the frozen models are evaluated on
 // each of them and on all of them together (results.json, report.html).
-common::Status RunSimulate(
-    const std::string& spec_path, const std::vector<std::pair<std::string, std::string>>& sites,
-    const std::string& out_dir, std::ostream& progress,
-    const std::vector<std::pair<std::string, std::string>>& externals = {});
+common::Status RunSimulate(const std::string& spec_path,
+                           const std::vector<std::pair<std::string, std::string>>& sites,
+                           const std::string& out_dir, std::ostream& progress,
+                           const std::vector<std::pair<std::string, std::string>>& externals = {});
 
 }  // namespace fedrad::coordinator

@@ -122,10 +122,9 @@ struct Welcome {
 
 // ERROR codes (section 3).
 inline const std::vector<std::string> kErrorCodes = {
-    "version_mismatch", "protocol_error",        "not_authorized",
-    "unknown_session",  "duplicate_session",     "busy",
-    "job_failed",       "unsupported_statistic", "policy_refused",
-    "internal"};
+    "version_mismatch",  "protocol_error", "not_authorized", "unknown_session",
+    "duplicate_session", "busy",           "job_failed",     "unsupported_statistic",
+    "policy_refused",    "internal"};
 
 struct Error {
   std::string code;

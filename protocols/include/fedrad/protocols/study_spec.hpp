@@ -79,7 +79,7 @@ struct StudyPrivacySpec {
   bool secure_aggregation = true;
   int min_sites = 3;  // 2..255
   bool allow_fewer_sites = false;
-  int threshold = 0;               // 0 = floor(n/2) + 1
+  int threshold = 0;                 // 0 = floor(n/2) + 1
   bool continue_on_refusal = false;  // "on_refusal": "stop" (false) | "continue"
 };
 
