@@ -337,14 +337,18 @@ class SiteSession {
         return common::NotFound("stats_batch request " + std::to_string(r) + ": no dataset '" +
                                 name + "' at this site");
       }
-      values += site_agent::stats::ResultSize(batch[r], static_cast<int>(it->second.x.cols()));
+      // A masked reply carries L 8-byte words per value (6.5), a plain one 1.
+      const std::size_t words =
+          masked ? static_cast<std::size_t>(site_agent::stats::WideLimbsOf(batch[r])) : 1;
+      values +=
+          words * site_agent::stats::ResultSize(batch[r], static_cast<int>(it->second.x.cols()));
     }
     const std::size_t cap = static_cast<std::size_t>(config_.max_message_bytes);
     if (values > cap / 8) {
       return common::ResourceExhausted(
-          "stats_batch: the reply would hold " + std::to_string(values) + " values (" +
-          std::to_string(values * 8) + " bytes), above this site's message cap of " +
-          std::to_string(cap) + " bytes");
+          "stats_batch: the reply would hold " + std::to_string(values) +
+          (masked ? " masked words (" : " values (") + std::to_string(values * 8) +
+          " bytes), above this site's message cap of " + std::to_string(cap) + " bytes");
     }
     std::vector<std::vector<double>> results;
     results.reserve(batch.size());
