@@ -20,6 +20,8 @@
 #include "fedrad/coordinator/lasso.hpp"
 #include "fedrad/coordinator/linear_svm.hpp"
 #include "fedrad/site_agent/stats/folds.hpp"
+#include "find_on_path.hpp"
+#include "liblinear_io.hpp"
 #include "solver_test_data.hpp"
 
 namespace fedrad::coordinator {
@@ -49,17 +51,6 @@ void WriteGlmnetInputs(const fs::path& dir, const LocalTable& t,
   }
 }
 
-std::string FindExecutable(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const fs::path candidate = fs::path(dir.empty() ? "." : dir) / name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return "";
-}
-
 class PeerReferenceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -85,7 +76,7 @@ std::vector<double> ReadNumbers(const fs::path& file) {
 }
 
 TEST_F(PeerReferenceTest, LassoPathMatchesGlmnet) {
-  const std::string rscript = FindExecutable("Rscript");
+  const std::string rscript = testing::FindOnPath("Rscript");
   ASSERT_FALSE(rscript.empty()) << "Rscript not found on PATH: run scripts/install-deps.sh "
                                    "(r-cran-glmnet)";
   const LocalTable t = testing::MakeLogisticData(120, 15, 42);
@@ -191,7 +182,7 @@ TEST_F(PeerReferenceTest, LassoPathMatchesGlmnet) {
 // master path: FoldLambdaPath::kOwn). glmnet.control(fdev = 0, devmax = 1)
 // keeps glmnet from truncating paths, thresh = 1e-14.
 TEST_F(PeerReferenceTest, LassoCvMatchesCvGlmnet) {
-  const std::string rscript = FindExecutable("Rscript");
+  const std::string rscript = testing::FindOnPath("Rscript");
   ASSERT_FALSE(rscript.empty()) << "Rscript not found on PATH: run scripts/install-deps.sh "
                                    "(r-cran-glmnet)";
   const LocalTable all = testing::MakeLogisticData(150, 12, 77);
@@ -273,35 +264,12 @@ TEST_F(PeerReferenceTest, LassoCvMatchesCvGlmnet) {
 }
 
 TEST_F(PeerReferenceTest, SquaredHingeSvmMatchesLiblinear) {
-  const std::string train = FindExecutable("liblinear-train");
+  const std::string train = testing::FindOnPath("liblinear-train");
   ASSERT_FALSE(train.empty()) << "liblinear-train not found on PATH: run "
                                  "scripts/install-deps.sh (liblinear-tools)";
   const LocalTable t = testing::MakeLogisticData(120, 6, 5);
   const double c = 0.3;
-  {
-    // liblinear's positive class is the first label of its input: start
-    // with a label-1 row so that +1 is label 1 as in fedrad.
-    std::ofstream out(dir_ / "train.txt");
-    std::vector<Eigen::Index> order;
-    for (Eigen::Index i = 0; i < t.x.rows(); ++i) {
-      if (t.y[i] == 1.0) {
-        order.push_back(i);
-        break;
-      }
-    }
-    for (Eigen::Index i = 0; i < t.x.rows(); ++i) {
-      if (i != order.front()) order.push_back(i);
-    }
-    char buf[64];
-    for (Eigen::Index i : order) {
-      out << (t.y[i] == 1.0 ? "+1" : "-1");
-      for (Eigen::Index j = 0; j < t.x.cols(); ++j) {
-        std::snprintf(buf, sizeof buf, " %lld:%.17g", static_cast<long long>(j + 1), t.x(i, j));
-        out << buf;
-      }
-      out << "\n";
-    }
-  }
+  testing::WriteLiblinearFile(t, (dir_ / "train.txt").string());
   const std::string command = train + " -q -s 2 -c 0.3 -B 1 -e 1e-8 " +
                               (dir_ / "train.txt").string() + " " + (dir_ / "model.txt").string() +
                               " > " + (dir_ / "train.log").string() + " 2>&1";

@@ -19,6 +19,7 @@
 #include "fedrad/coordinator/aggregator.hpp"
 #include "fedrad/coordinator/linear_svm.hpp"
 #include "find_on_path.hpp"
+#include "liblinear_io.hpp"
 #include "solver_test_data.hpp"
 #include "temp_dir.hpp"
 
@@ -45,27 +46,7 @@ Eigen::VectorXd Liblinear(const LocalTable& t, double c, const testing::TempDir&
   const std::string train = FindOnPath("liblinear-train");
   EXPECT_FALSE(train.empty()) << "liblinear-train not found on PATH: run "
                                  "scripts/install-deps.sh (liblinear-tools)";
-  {
-    // liblinear's positive class is the first label of its input: a label-1
-    // row goes first.
-    std::ofstream out(dir.File("train.txt"));
-    std::vector<Eigen::Index> order;
-    for (Eigen::Index i = 0; i < t.x.rows() && order.empty(); ++i) {
-      if (t.y[i] == 1.0) order.push_back(i);
-    }
-    for (Eigen::Index i = 0; i < t.x.rows(); ++i) {
-      if (i != order.front()) order.push_back(i);
-    }
-    char buf[64];
-    for (Eigen::Index i : order) {
-      out << (t.y[i] == 1.0 ? "+1" : "-1");
-      for (Eigen::Index j = 0; j < t.x.cols(); ++j) {
-        std::snprintf(buf, sizeof buf, " %lld:%.17g", static_cast<long long>(j + 1), t.x(i, j));
-        out << buf;
-      }
-      out << "\n";
-    }
-  }
+  testing::WriteLiblinearFile(t, dir.File("train.txt"));
   char c_text[64];
   std::snprintf(c_text, sizeof c_text, "%.17g", c);
   const std::string command = train + " -q -s 3 -c " + c_text + " -B 1 -e 1e-8 " +
