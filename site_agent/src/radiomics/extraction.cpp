@@ -307,11 +307,20 @@ bool AllFinite(const std::vector<double>& values) {
   return finite;
 }
 
+// The rectangle [x0, x0 + w) x [y0, y0 + h) of `grid` (inside it), copied
+// row by row into storage reserved, not zero-filled, first.
 template <typename T>
 Grid<T> Crop(const Grid<T>& grid, int x0, int y0, int w, int h) {
-  Grid<T> out(w, h);
+  Grid<T> out;
+  out.width = w;
+  out.height = h;
+  out.data.reserve(static_cast<std::size_t>(w) * static_cast<std::size_t>(h));
   for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) out.at(x, y) = grid.at(x0 + x, y0 + y);
+    const auto first =
+        grid.data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(grid.width) *
+                                                            static_cast<std::size_t>(y0 + y) +
+                                                        static_cast<std::size_t>(x0));
+    out.data.insert(out.data.end(), first, first + w);
   }
   return out;
 }
@@ -901,11 +910,8 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
     // GLDZM border distances of the region's ROI, shared by its image types
     // (the zone labelling checks that an image type's ROI is this one).
     std::optional<Grid<int>> border_distance;
-    std::size_t intensity_pixels = 0;
-    if (want_gldzm) {
-      border_distance = BorderDistanceMap(intensity_mask);
-      intensity_pixels = CountRoi(intensity_mask);
-    }
+    const std::size_t intensity_pixels = CountRoi(intensity_mask);
+    if (want_gldzm) border_distance = BorderDistanceMap(intensity_mask);
 
     std::string level_error;
     // Takes the image: it becomes the IntensityRoi's image without a copy
@@ -921,7 +927,7 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
       const bool keep_mask = is_original || (!settings.resegment_min && !settings.resegment_max &&
                                              AllFinite(roi.image.pixels.data));
       roi.mask = keep_mask ? intensity_mask : ResegmentMask(roi.image, intensity_mask, settings);
-      if (CountRoi(roi.mask) == 0) {
+      if ((keep_mask ? intensity_pixels : CountRoi(roi.mask)) == 0) {
         result.warnings.push_back(region_name + "/" + image_name +
                                   ": no pixel left after re-segmentation; features absent");
         return;

@@ -193,8 +193,13 @@ void texture_internal::BuildZoneMatricesWithDistance(const LevelImage& image,
         } else if (levels[k - 1] == level) {
           label = pixel_label[k - 1];
         } else {
+          // A new label: its entry starts with this pixel's statistics.
           label = num_labels++;
-          labels[label] = Label{label, 0, max_distance, level};
+          int distance_here = max_distance;
+          if constexpr (kDistance) distance_here = std::min(max_distance, distances[k]);
+          labels[label] = Label{label, 1, distance_here, level};
+          pixel_label[k] = label;
+          continue;
         }
         pixel_label[k] = label;
         Label& stats = labels[label];

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <utility>
@@ -47,20 +50,47 @@ class RankSelector {
   // counts say which bucket holds each rank, and only those buckets' values
   // are copied out and selected within. The values found are the exact order
   // statistics; the work is O(N) with a small constant.
+  static constexpr int kBuckets = 1024;
+
+  // The bucket map of Select for a sample with minimum lo and maximum hi;
+  // not valid when the sample is constant or the scale overflows (Select
+  // then partitions a copy instead).
+  struct BucketMap {
+    double lo = 0.0;
+    double scale = 0.0;
+    bool valid = false;
+    int operator()(double v) const {
+      const double t = (v - lo) * scale;
+      return t < static_cast<double>(kBuckets - 1) ? static_cast<int>(t) : kBuckets - 1;
+    }
+  };
+  static BucketMap MakeBucketMap(double lo, double hi) {
+    BucketMap map;
+    map.lo = lo;
+    map.scale = static_cast<double>(kBuckets) / (hi - lo);
+    map.valid = hi > lo && std::isfinite(map.scale) && map.scale > 0.0;
+    return map;
+  }
+  // Bucket sizes: start[b + 1] = number of values in bucket b (start[0] = 0).
+  using BucketStarts = std::array<std::size_t, kBuckets + 1>;
+
   void Select(std::span<const double> data, double lo, double hi) {
-    SortRanks();
-    const double scale = static_cast<double>(kBuckets) / (hi - lo);
-    if (!(hi > lo) || !std::isfinite(scale) || scale <= 0.0) {
+    const BucketMap map = MakeBucketMap(lo, hi);
+    if (!map.valid) {
       std::vector<double> copy(data.begin(), data.end());
       SelectByPartition(copy);
       return;
     }
-    const auto bucket_of = [lo, scale](double v) {
-      const double t = (v - lo) * scale;
-      return t < static_cast<double>(kBuckets - 1) ? static_cast<int>(t) : kBuckets - 1;
-    };
-    std::array<std::size_t, kBuckets + 1> start{};
-    for (double v : data) ++start[static_cast<std::size_t>(bucket_of(v)) + 1];
+    BucketStarts start{};
+    for (double v : data) ++start[static_cast<std::size_t>(map(v)) + 1];
+    SelectCounted(data, map, start);
+  }
+
+  // Select with the bucket sizes of `data` under `map` (valid) already
+  // counted, e.g. in a pass that computes other sums too.
+  void SelectCounted(std::span<const double> data, const BucketMap& map, BucketStarts start) {
+    SortRanks();
+    const auto bucket_of = [&map](double v) { return map(v); };
     for (int b = 0; b < kBuckets; ++b) start[b + 1] += start[b];
     // Bucket of each requested rank, and one scratch slice per distinct bucket.
     std::array<int, 16> bucket_of_rank{};
@@ -138,8 +168,6 @@ class RankSelector {
   }
 
  private:
-  static constexpr int kBuckets = 1024;
-
   void SortRanks() {
     std::sort(ranks_.begin(), ranks_.begin() + static_cast<std::ptrdiff_t>(count_));
     count_ = static_cast<std::size_t>(
@@ -223,39 +251,141 @@ struct SampleStats {
   double median_abs_dev = 0.0;
 };
 
-// The sums run over `data` in its given order (the ROI's raster order).
-SampleStats ComputeSampleStats(std::span<const double> data, PercentileMethod method) {
+// The first pass over a first-order sample: the sum, the energy sum (of
+// (v + shift)^2), the smallest value (its first occurrence, as
+// std::minmax_element) and the largest (its last occurrence). The two sums are
+// independent chains in one loop, each over `data` in its given order.
+//
+// The pass also counts the bucket sizes of the quantile selection
+// (RankSelector::Select) when `map` is valid. The map comes from the
+// extremes found by ValueRange, which may differ from the ones above only in
+// the sign of a zero; that changes no bucket: v - lo then differs at most in
+// the sign of a zero result, which truncates to bucket 0 either way, and
+// hi - lo not at all.
+struct FirstPass {
+  double sum = 0.0;
+  double energy = 0.0;
+  double min = 0.0;
+  double max = 0.0;
+  RankSelector::BucketStarts buckets{};  // counted only with a valid map
+};
+
+void ComputeFirstPass(std::span<const double> data, double shift,
+                      const RankSelector::BucketMap& map, FirstPass& f) {
+  if (data.empty()) return;
+  double sum = 0.0;
+  double energy = 0.0;
+  double lo = data[0];
+  double hi = data[0];
+  if (map.valid) {
+    std::size_t* const counts = f.buckets.data() + 1;
+    for (double v : data) {
+      energy += (v + shift) * (v + shift);
+      sum += v;
+      lo = v < lo ? v : lo;
+      hi = v < hi ? hi : v;
+      ++counts[static_cast<std::size_t>(map(v))];
+    }
+  } else {
+    for (double v : data) {
+      energy += (v + shift) * (v + shift);
+      sum += v;
+      lo = v < lo ? v : lo;
+      hi = v < hi ? hi : v;
+    }
+  }
+  f.sum = sum;
+  f.energy = energy;
+  f.min = lo;
+  f.max = hi;
+}
+
+// The smallest and largest of `data` (non-empty, finite) by value, with
+// four lanes (vectorised; no FMA, comparisons only). Which of equal values
+// (+0 and -0) is returned is not specified; see FirstPass.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FEDRAD_RANGE_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define FEDRAD_RANGE_KERNEL
+#endif
+FEDRAD_RANGE_KERNEL std::pair<double, double> ValueRange(const double* data, std::size_t n) {
+  using V4 = double __attribute__((vector_size(32)));
+  double lo = data[0];
+  double hi = data[0];
+  std::size_t i = 0;
+  if (n >= 4) {
+    V4 vlo;
+    std::memcpy(&vlo, data, sizeof(V4));
+    V4 vhi = vlo;
+    for (i = 4; i + 4 <= n; i += 4) {
+      V4 v;
+      std::memcpy(&v, data + i, sizeof(V4));
+      vlo = v < vlo ? v : vlo;
+      vhi = v > vhi ? v : vhi;
+    }
+    for (int lane = 0; lane < 4; ++lane) {
+      lo = vlo[lane] < lo ? vlo[lane] : lo;
+      hi = vhi[lane] > hi ? vhi[lane] : hi;
+    }
+  }
+  for (; i < n; ++i) {
+    lo = data[i] < lo ? data[i] : lo;
+    hi = data[i] > hi ? data[i] : hi;
+  }
+  return {lo, hi};
+}
+
+// `value` when `keep`, else +0.0, by masking its bits (GCC turns a plain
+// `keep ? value : 0.0` back into a branch).
+inline double KeepIf(bool keep, double value) {
+  const std::uint64_t mask = std::uint64_t{0} - static_cast<std::uint64_t>(keep);
+  return std::bit_cast<double>(std::bit_cast<std::uint64_t>(value) & mask);
+}
+
+// The sums run over `data` in its given order (the ROI's raster order);
+// `first` is ComputeFirstPass(data, ...). The conditional sums of the robust
+// mean and deviation add 0.0 for the values outside [P_10, P_90] instead of
+// branching (unpredictable for speckle): a sum that starts at +0.0 is never
+// -0.0, so adding +0.0 leaves it unchanged and the sums are those of the
+// branching loop, bit for bit.
+SampleStats ComputeSampleStats(std::span<const double> data, const FirstPass& first,
+                               const RankSelector::BucketMap& map, PercentileMethod method) {
   SampleStats s;
   s.n = data.size();
   const double n = static_cast<double>(s.n);
-  const auto [min_it, max_it] = std::minmax_element(data.begin(), data.end());
-  s.min = *min_it;
-  s.max = *max_it;
-  s.quantiles = ComputeQuantiles(
-      s.n, method, [&](RankSelector& selector) { selector.Select(data, s.min, s.max); });
+  s.min = first.min;
+  s.max = first.max;
+  s.quantiles = ComputeQuantiles(s.n, method, [&](RankSelector& selector) {
+    if (map.valid) {
+      selector.SelectCounted(data, map, first.buckets);
+    } else {
+      selector.Select(data, s.min, s.max);
+    }
+  });
   if (s.min == s.max) {  // constant sample: exact values, no rounding noise
     s.mean = s.min;
     return s;
   }
-  double sum = 0.0;
-  for (double v : data) sum += v;
-  s.mean = sum / n;
+  s.mean = first.sum / n;
   double m2 = 0.0, m3 = 0.0, m4 = 0.0, abs_dev = 0.0, median_dev = 0.0;
   double robust_sum = 0.0;
   std::size_t robust_count = 0;
   const Quantiles& q = s.quantiles;
+  const double p10 = q.p10;
+  const double p90 = q.p90;
+  const double median = q.median;
+  const double mean = s.mean;
   for (double v : data) {
-    const double d = v - s.mean;
+    const double d = v - mean;
     const double d2 = d * d;
     m2 += d2;
     m3 += d2 * d;
     m4 += d2 * d2;
     abs_dev += std::fabs(d);
-    median_dev += std::fabs(v - q.median);
-    if (v >= q.p10 && v <= q.p90) {
-      robust_sum += v;
-      ++robust_count;
-    }
+    median_dev += std::fabs(v - median);
+    const bool robust = (v >= p10) & (v <= p90);
+    robust_sum += KeepIf(robust, v);
+    robust_count += robust ? 1 : 0;
   }
   s.m2 = m2 / n;
   s.m3 = m3 / n;
@@ -266,7 +396,8 @@ SampleStats ComputeSampleStats(std::span<const double> data, PercentileMethod me
     const double robust_mean = robust_sum / static_cast<double>(robust_count);
     double robust_dev = 0.0;
     for (double v : data) {
-      if (v >= q.p10 && v <= q.p90) robust_dev += std::fabs(v - robust_mean);
+      const bool robust = (v >= p10) & (v <= p90);
+      robust_dev += KeepIf(robust, std::fabs(v - robust_mean));
     }
     s.robust_mean_abs_dev = robust_dev / static_cast<double>(robust_count);
   }
@@ -362,8 +493,9 @@ struct LevelHistogram {
 };
 
 // Smallest and largest of the levels (INT_MAX / INT_MIN when empty); a
-// branch-free loop the compiler vectorises.
-std::pair<int, int> LevelRange(std::span<const int> levels) {
+// branch-free loop the compiler vectorises (also for AVX2, which has the
+// integer min/max instructions).
+FEDRAD_RANGE_KERNEL std::pair<int, int> LevelRange(std::span<const int> levels) {
   int lowest = std::numeric_limits<int>::max();
   int highest = std::numeric_limits<int>::min();
   for (int level : levels) {
@@ -383,8 +515,27 @@ LevelHistogram BuildHistogram(std::span<const int> levels, int num_levels) {
     // Usual case, every level valid: the table at its final size at once,
     // then a plain counting loop. The same counts, total and highest level
     // as the general loop below.
-    counts.assign(static_cast<std::size_t>(std::max({wanted, 64, high})) + 1, 0);
-    for (int level : levels) ++counts[static_cast<std::size_t>(level)];
+    const std::size_t size = static_cast<std::size_t>(std::max({wanted, 64, high})) + 1;
+    counts.assign(size, 0);
+    // Four interleaved tables, so that runs of one level do not serialise
+    // on one counter; integer counts, summed exactly.
+    std::vector<std::uint32_t> parts(4 * size, 0);
+    std::uint32_t* const part0 = parts.data();
+    std::uint32_t* const part1 = part0 + size;
+    std::uint32_t* const part2 = part1 + size;
+    std::uint32_t* const part3 = part2 + size;
+    const std::size_t n = levels.size();
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      ++part0[static_cast<std::size_t>(levels[i])];
+      ++part1[static_cast<std::size_t>(levels[i + 1])];
+      ++part2[static_cast<std::size_t>(levels[i + 2])];
+      ++part3[static_cast<std::size_t>(levels[i + 3])];
+    }
+    for (; i < n; ++i) ++part0[static_cast<std::size_t>(levels[i])];
+    for (std::size_t v = 0; v < size; ++v) {
+      counts[v] = std::size_t{part0[v]} + part1[v] + part2[v] + part3[v];
+    }
     total = levels.size();
     highest = high;
   } else {
@@ -448,20 +599,12 @@ double Percentile(std::span<const double> values, double q, PercentileMethod met
   return PercentileFrom(selector, ranks);
 }
 
-FeatureList FirstOrderFeatures(std::span<const double> values, std::span<const int> levels,
-                               const Spacing& spacing, const FirstOrderOptions& options) {
-  FeatureList features;
-  std::vector<double> data;
-  data.reserve(values.size());
-  for (double v : values) {
-    if (std::isfinite(v)) data.push_back(v);
-  }
-  if (data.empty()) return features;
+namespace {
 
-  const double shift = options.voxel_array_shift;
-  double energy = 0.0;
-  for (double v : data) energy += (v + shift) * (v + shift);
-  const SampleStats s = ComputeSampleStats(data, options.percentile_method);
+// The feature list of FirstOrderFeatures from its sums and statistics.
+FeatureList FirstOrderList(double energy, const SampleStats& s, std::span<const int> levels,
+                           const Spacing& spacing, double shift) {
+  FeatureList features;
   const Quantiles& q = s.quantiles;
   const LevelHistogram histogram = BuildHistogram(levels, 0);
   const bool has_levels = histogram.total > 0;
@@ -494,6 +637,32 @@ FeatureList FirstOrderFeatures(std::span<const double> values, std::span<const i
   Add(features, "CoefficientOfVariation", "7TET", CoefficientOfVariation(s));
   Add(features, "QuartileCoefficientOfDispersion", "9S40", QuartileCoefficientOfDispersion(s));
   return features;
+}
+
+}  // namespace
+
+FeatureList FirstOrderFeatures(std::span<const double> values, std::span<const int> levels,
+                               const Spacing& spacing, const FirstOrderOptions& options) {
+  // The finite values (a copy only when some value is not finite).
+  bool all_finite = true;
+  for (double v : values) all_finite &= std::fabs(v) <= std::numeric_limits<double>::max();
+  std::vector<double> finite;
+  if (!all_finite) {
+    finite.reserve(values.size());
+    for (double v : values) {
+      if (std::isfinite(v)) finite.push_back(v);
+    }
+  }
+  const std::span<const double> data = all_finite ? values : std::span<const double>(finite);
+  if (data.empty()) return {};
+
+  const double shift = options.voxel_array_shift;
+  const auto [range_lo, range_hi] = ValueRange(data.data(), data.size());
+  const RankSelector::BucketMap map = RankSelector::MakeBucketMap(range_lo, range_hi);
+  FirstPass first;
+  ComputeFirstPass(data, shift, map, first);
+  const SampleStats s = ComputeSampleStats(data, first, map, options.percentile_method);
+  return FirstOrderList(first.energy, s, levels, spacing, shift);
 }
 
 FeatureList IntensityHistogramFeatures(std::span<const int> levels, int num_levels,

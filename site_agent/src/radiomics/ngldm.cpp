@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <vector>
@@ -148,7 +149,11 @@ FEDRAD_NEIGHBOUR_KERNEL void NeighbourhoodSums8(const int* centre,
 // The pass of BuildNgtdmAndNgldm8; kAlphaZero: dependent = equal level.
 // Row by row: first the neighbourhood sums, counts and dependences of every
 // pixel of the row (NeighbourhoodSums8), then the ROI pixels' matrix updates
-// in raster order.
+// in raster order. The counts (NGLDM cells, n_i, N_v) are kept as integers
+// and converted at the end: adding 1.0 to a double is exact up to 2^53, so
+// they equal the sums of ones. The neighbourhood means sum / count (count
+// 1..8, sum 0..8 Ng) come from a table of the same divisions, and the s_i
+// are summed per level in raster order, as before.
 template <bool kAlphaZero>
 double AccumulateNgtdmNgldm8(const PaddedLevels& work, const RoiBox& box, int alpha, Ngtdm& ngtdm,
                              Ngldm& ngldm) {
@@ -163,7 +168,19 @@ double AccumulateNgtdmNgldm8(const PaddedLevels& work, const RoiBox& box, int al
   int* __restrict sum = sums.data();
   int* __restrict count = counts.data();
   int* __restrict dependence = dependences.data();
-  double num_voxels = 0.0;
+  const std::size_t ng = ngtdm.s.size();
+  // mean[count * sums1 + sum] = double(sum) / count.
+  const std::size_t sums1 = 8 * ng + 1;
+  std::vector<double> means(9 * sums1, 0.0);
+  for (std::size_t c = 1; c <= 8; ++c) {
+    for (std::size_t k = 0; k < sums1; ++k) {
+      means[c * sums1 + k] = static_cast<double>(static_cast<int>(k)) / static_cast<int>(c);
+    }
+  }
+  std::vector<std::uint32_t> ngldm_counts(ngldm.counts.size(), 0);
+  std::vector<std::uint32_t> ngtdm_n(ng, 0);
+  double* const s = ngtdm.s.data();
+  std::size_t num_voxels = 0;
   for (int y = 0; y < box.height(); ++y) {
     const int* centre = levels + static_cast<std::ptrdiff_t>(work.IndexOf(0, y));
     NeighbourhoodSums8(centre, offsets, w, kAlphaZero ? -1 : alpha, sum, count, dependence);
@@ -171,14 +188,18 @@ double AccumulateNgtdmNgldm8(const PaddedLevels& work, const RoiBox& box, int al
       const int level = centre[x];
       if (level == 0) continue;
       const auto i = static_cast<std::size_t>(level - 1);
-      num_voxels += 1.0;
-      ngldm.counts[i * columns + static_cast<std::size_t>(dependence[x] - 1)] += 1.0;
+      ++num_voxels;
+      ++ngldm_counts[i * columns + static_cast<std::size_t>(dependence[x] - 1)];
       if (count[x] == 0) continue;  // no valid NGTDM neighbourhood (IBSI)
-      ngtdm.n[i] += 1.0;
-      ngtdm.s[i] += std::abs(level - static_cast<double>(sum[x]) / count[x]);
+      ++ngtdm_n[i];
+      s[i] += std::abs(
+          level -
+          means[static_cast<std::size_t>(count[x]) * sums1 + static_cast<std::size_t>(sum[x])]);
     }
   }
-  return num_voxels;
+  for (std::size_t k = 0; k < ngldm_counts.size(); ++k) ngldm.counts[k] += ngldm_counts[k];
+  for (std::size_t k = 0; k < ng; ++k) ngtdm.n[k] += ngtdm_n[k];
+  return static_cast<double>(num_voxels);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <iterator>
 #include <limits>
@@ -251,7 +252,7 @@ namespace {
 
 // sum a[j] b[j], with four independent partial sums (so that the compiler
 // can keep them in vector registers).
-double Dot(const double* a, const double* b, std::size_t length) {
+[[gnu::always_inline]] inline double Dot(const double* a, const double* b, std::size_t length) {
   double s0 = 0.0;
   double s1 = 0.0;
   double s2 = 0.0;
@@ -268,8 +269,8 @@ double Dot(const double* a, const double* b, std::size_t length) {
 }
 
 // y[j] += c1 x1[j] + c2 x2[j].
-void AddTwoScaled(double* y, double c1, const double* x1, double c2, const double* x2,
-                  std::size_t length) {
+[[gnu::always_inline]] inline void AddTwoScaled(double* y, double c1, const double* x1, double c2,
+                                                const double* x2, std::size_t length) {
   std::size_t j = 0;
   for (; j + 4 <= length; j += 4) {
     y[j] += c1 * x1[j] + c2 * x2[j];
@@ -281,25 +282,124 @@ void AddTwoScaled(double* y, double c1, const double* x1, double c2, const doubl
 }
 
 // Number of eigenvalues of the symmetric tridiagonal matrix (diag, off)
-// that are < x (Sturm sequence count via the LDL^T pivots).
-int CountEigenvaluesBelow(const std::vector<double>& diag, const std::vector<double>& off_sq,
-                          double x) {
+// that are < x (Sturm sequence count via the LDL^T pivots), for the four
+// shifts of each of `xa` and `xb` at once (eight independent sequences, in
+// two 4-lane vectors: the division latency of one sequence hides behind the
+// others). Every lane computes exactly the scalar recurrence
+//   q_0 = d_0 - x,  q_i = (d_i - x) - e_{i-1}^2 / q'_{i-1}
+// (q' = q, or -1e-300 where q is zero), counting q_i < 0, so its count is
+// that of the one-shift loop bit for bit. Compiled for AVX2 too (run-time
+// dispatch; no FMA is involved).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FEDRAD_STURM_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define FEDRAD_STURM_KERNEL
+#endif
+using Lanes4 = double __attribute__((vector_size(32)));
+using LaneMask4 = std::int64_t __attribute__((vector_size(32)));
+
+FEDRAD_STURM_KERNEL void CountEigenvaluesBelow2x4(const double* diag, const double* off_sq,
+                                                  std::size_t n, const double* xa, const double* xb,
+                                                  std::int64_t* counts_a, std::int64_t* counts_b) {
   constexpr double kTinyPivot = 1e-300;
-  int count = 0;
-  double q = diag[0] - x;
-  if (q < 0.0) ++count;
-  for (std::size_t i = 1; i < diag.size(); ++i) {
-    if (q == 0.0) q = -kTinyPivot;
-    q = diag[i] - x - off_sq[i - 1] / q;
-    if (q < 0.0) ++count;
+  Lanes4 x0;
+  Lanes4 x1;
+  std::memcpy(&x0, xa, sizeof(Lanes4));
+  std::memcpy(&x1, xb, sizeof(Lanes4));
+  const Lanes4 zero = {0.0, 0.0, 0.0, 0.0};
+  const Lanes4 tiny = {-kTinyPivot, -kTinyPivot, -kTinyPivot, -kTinyPivot};
+  Lanes4 q0 = diag[0] - x0;
+  Lanes4 q1 = diag[0] - x1;
+  LaneMask4 c0 = q0 < zero;  // -1 where true
+  LaneMask4 c1 = q1 < zero;
+  for (std::size_t i = 1; i < n; ++i) {
+    q0 = q0 == zero ? tiny : q0;
+    q1 = q1 == zero ? tiny : q1;
+    q0 = (diag[i] - x0) - off_sq[i - 1] / q0;
+    q1 = (diag[i] - x1) - off_sq[i - 1] / q1;
+    c0 += q0 < zero;
+    c1 += q1 < zero;
   }
-  return count;
+  for (int lane = 0; lane < 4; ++lane) {
+    counts_a[lane] = -c0[lane];
+    counts_b[lane] = -c1[lane];
+  }
+}
+
+// Bisection for the eigenvalue of rank m (ascending) over [lo, hi]: the
+// smallest x with more than m eigenvalues below it, to an absolute
+// tolerance. The plain loop is
+//   while (hi - lo > tolerance) {
+//     mid = (lo + hi) / 2; if (mid <= lo || mid >= hi) break;
+//     if (count(mid) > m) hi = mid; else lo = mid;
+//   }
+//   return (lo + hi) / 2;
+// Here two steps are taken per round: the counts at mid and at both
+// possible next midpoints, (lo + mid) / 2 and (mid + hi) / 2, are computed
+// together, and the two steps are then replayed exactly as the plain loop
+// would take them (the next midpoint it computes is, bit for bit, one of the
+// two precomputed ones: the same expression of the same operands). Two
+// searches run side by side.
+struct Bisection {
+  double lo = 0.0;
+  double hi = 0.0;
+  int m = 0;
+  bool active = false;
+};
+
+// The midpoints of the next round of `b`, or false when the plain loop
+// would stop before its next step.
+bool NextMidpoints(Bisection& b, double tolerance, double* x) {
+  if (!b.active) return false;
+  if (!(b.hi - b.lo > tolerance)) {
+    b.active = false;
+    return false;
+  }
+  const double mid = 0.5 * (b.lo + b.hi);
+  if (mid <= b.lo || mid >= b.hi) {
+    b.active = false;
+    return false;
+  }
+  x[0] = mid;
+  x[1] = 0.5 * (b.lo + mid);
+  x[2] = 0.5 * (mid + b.hi);
+  x[3] = mid;
+  return true;
+}
+
+// Replays the two steps of a round with the counts at x[0..2].
+void ApplyRound(Bisection& b, double tolerance, const double* x, const std::int64_t* counts) {
+  const bool below = counts[0] > b.m;
+  if (below) {
+    b.hi = x[0];
+  } else {
+    b.lo = x[0];
+  }
+  if (!(b.hi - b.lo > tolerance)) {
+    b.active = false;
+    return;
+  }
+  const double mid = 0.5 * (b.lo + b.hi);
+  if (mid <= b.lo || mid >= b.hi) {
+    b.active = false;
+    return;
+  }
+  // mid is x[1] (hi moved to the old mid) or x[2] (lo moved), bit for bit.
+  const std::int64_t count = below ? counts[1] : counts[2];
+  if (count > b.m) {
+    b.hi = mid;
+  } else {
+    b.lo = mid;
+  }
 }
 
 }  // namespace
 
-std::vector<double> SymmetricEigenvalues(std::vector<double>& a, int n,
-                                         std::span<const int> wanted) {
+// Also compiled for AVX2 (run-time dispatch): the Householder loops (Dot,
+// AddTwoScaled, inlined) then run 4 lanes wide with the same operations in
+// the same order; AVX2 has no FMA, so nothing is contracted.
+FEDRAD_STURM_KERNEL std::vector<double> SymmetricEigenvalues(std::vector<double>& a, int n,
+                                                             std::span<const int> wanted) {
   std::vector<double> eigenvalues;
   if (n <= 0) return eigenvalues;
   const auto un = static_cast<std::size_t>(n);
@@ -364,19 +464,32 @@ std::vector<double> SymmetricEigenvalues(std::vector<double>& a, int n,
   const double tolerance = 8.0 * std::numeric_limits<double>::epsilon() *
                            std::max({std::abs(lower), std::abs(upper), 1.0});
   eigenvalues.reserve(wanted.size());
-  for (int m : wanted) {
-    double lo = lower;
-    double hi = upper;
-    while (hi - lo > tolerance) {
-      const double mid = 0.5 * (lo + hi);
-      if (mid <= lo || mid >= hi) break;
-      if (CountEigenvaluesBelow(diag, off_sq, mid) > m) {
-        hi = mid;
-      } else {
-        lo = mid;
+  for (std::size_t first = 0; first < wanted.size(); first += 2) {
+    std::array<Bisection, 2> searches;
+    for (std::size_t k = 0; k < 2 && first + k < wanted.size(); ++k) {
+      searches[k] = Bisection{lower, upper, wanted[first + k], true};
+    }
+    alignas(32) std::array<std::array<double, 4>, 2> x{};
+    std::array<std::array<std::int64_t, 4>, 2> counts{};
+    for (;;) {
+      bool any = false;
+      for (std::size_t k = 0; k < 2; ++k) {
+        if (NextMidpoints(searches[k], tolerance, x[k].data())) {
+          any = true;
+        } else {
+          x[k].fill(lower);  // an idle lane (its counts are not used)
+        }
+      }
+      if (!any) break;
+      CountEigenvaluesBelow2x4(diag.data(), off_sq.data(), un, x[0].data(), x[1].data(),
+                               counts[0].data(), counts[1].data());
+      for (std::size_t k = 0; k < 2; ++k) {
+        if (searches[k].active) ApplyRound(searches[k], tolerance, x[k].data(), counts[k].data());
       }
     }
-    eigenvalues.push_back(0.5 * (lo + hi));
+    for (std::size_t k = 0; k < 2 && first + k < wanted.size(); ++k) {
+      eigenvalues.push_back(0.5 * (searches[k].lo + searches[k].hi));
+    }
   }
   return eigenvalues;
 }
