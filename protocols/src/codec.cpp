@@ -475,9 +475,10 @@ class EncodeVisitor {
     meta_ += json(v).dump();
   }
 
-  void Obj(std::string_view name, json T::*member) {
+  void Obj(std::string_view name, json T::*member, bool required = true) {
     if (!status_.ok()) return;
     const json& v = body_.*member;
+    if (!required && v.is_object() && v.empty()) return;  // optional: empty = absent
     if (std::string p = CheckObject(v, /*check_tree=*/true); !p.empty()) return Fail(name, p);
     Key(name);
     meta_ += v.dump();
@@ -648,8 +649,8 @@ class DecodeVisitor {
     out_.*member = std::move(v);
   }
 
-  void Obj(std::string_view name, json T::*member) {
-    const json* j = Take(name, true);
+  void Obj(std::string_view name, json T::*member, bool required = true) {
+    const json* j = Take(name, required);
     if (j == nullptr) return;
     if (std::string p = CheckObject(*j, /*check_tree=*/false); !p.empty()) return Fail(name, p);
     out_.*member = *j;

@@ -1,5 +1,6 @@
 #include "fedrad/protocols/study_spec.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -129,7 +130,220 @@ std::vector<double> ReadCGrid(ObjectReader& svm) {
   return ok ? grid : DefaultCGrid();
 }
 
+// A variable, derived or level name: 1-64 of [A-Za-z0-9_.-], starting with
+// a letter or digit (so that "clin_<name>" is a plain column name).
+std::string CheckColumnName(const std::string& name, const char* what) {
+  const auto allowed = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  };
+  const bool ok = !name.empty() && name.size() <= 64 && allowed(name.front()) &&
+                  name.front() != '_' && name.front() != '.' && name.front() != '-' &&
+                  std::all_of(name.begin(), name.end(), allowed);
+  if (ok) return {};
+  return std::string("expected a ") + what +
+         " of 1-64 characters from [A-Za-z0-9_.-] starting with a letter or digit, got " +
+         nlohmann::json(name).dump();
+}
+
+// "range": [lo, hi] with finite lo <= hi (integers for an integer variable).
+void ReadRange(ObjectReader& reader, StudyVariable* variable) {
+  const nlohmann::json* value = reader.Raw("range");
+  if (value == nullptr) return;
+  const bool integer = variable->type == VariableType::kInteger;
+  const char* expected = integer ? "expected [min, max] with integers min <= max, got "
+                                 : "expected [min, max] with finite numbers min <= max, got ";
+  if (variable->type != VariableType::kInteger && variable->type != VariableType::kNumber) {
+    reader.Error("range", "only integer and number variables have a range (this one is " +
+                              VariableTypeName(variable->type) + ")");
+    return;
+  }
+  if (!value->is_array() || value->size() != 2 || !(*value)[0].is_number() ||
+      !(*value)[1].is_number()) {
+    reader.Error("range", expected + value->dump());
+    return;
+  }
+  const double lo = (*value)[0].get<double>();
+  const double hi = (*value)[1].get<double>();
+  if (!std::isfinite(lo) || !std::isfinite(hi) || lo > hi ||
+      (integer && (lo != std::floor(lo) || hi != std::floor(hi)))) {
+    reader.Error("range", expected + value->dump());
+    return;
+  }
+  variable->has_range = true;
+  variable->range_min = lo;
+  variable->range_max = hi;
+}
+
+// The "data_dictionary" section. Errors go to the reader's list.
+StudyDataDictionary ReadDataDictionary(ObjectReader& section, const StudySpec& spec) {
+  StudyDataDictionary dictionary;
+  dictionary.id_column = section.String("id_column", spec.id_column);
+  dictionary.label_column = section.String("label_column", spec.label_column);
+  if (dictionary.id_column.empty()) {
+    section.Error("id_column", "expected a column name of the clinical CSV, got \"\"");
+  }
+  if (dictionary.label_column.empty()) {
+    section.Error("label_column", "expected a column name of the clinical CSV, got \"\"");
+  } else if (dictionary.label_column == dictionary.id_column) {
+    section.Error("label_column", "is the id column " + Quote(dictionary.id_column) + " as well");
+  }
+  dictionary.complete_case =
+      section.Choice("missing", {"refuse", "complete_case"}, "refuse") == "complete_case";
+
+  // name -> (kind, type): every variable and derived name is unique.
+  std::map<std::string, std::string> names;  // name -> pointer of its definition
+  std::map<std::string, VariableType> variable_types;
+  const std::vector<std::string> type_names = {"binary", "integer", "number", "categorical"};
+  const bool has_variables = section.Has("variables");
+  std::vector<ObjectReader> variables = section.ObjectArray("variables");
+  if (has_variables && variables.empty() && section.Raw("variables")->is_array()) {
+    section.Error("variables", "expected at least one variable");
+  }
+  for (ObjectReader& reader : variables) {
+    StudyVariable variable;
+    variable.name = reader.String("name");
+    const std::string type = reader.Choice("type", type_names);
+    for (std::size_t k = 0; k < type_names.size(); ++k) {
+      if (type == type_names[k]) variable.type = static_cast<VariableType>(k);
+    }
+    variable.unit = reader.String("unit", "");
+    variable.description = reader.String("description", "");
+    ReadRange(reader, &variable);
+    const bool has_levels = reader.Has("levels");
+    if (has_levels) {
+      if (variable.type != VariableType::kCategorical) {
+        reader.Error("levels", "only categorical variables have levels (this one is " + type + ")");
+        (void)reader.Raw("levels");
+      } else {
+        variable.levels = reader.StringList("levels");
+        const std::string levels_pointer = common::JsonPointerAppend(reader.pointer(), "levels");
+        if (reader.Raw("levels")->is_array() && variable.levels.size() < 2) {
+          reader.Error("levels", "expected at least two levels (the first is the reference)");
+        }
+        for (std::size_t k = 0; k < variable.levels.size(); ++k) {
+          const std::string pointer = common::JsonPointerAppend(levels_pointer, std::to_string(k));
+          if (std::string p = CheckColumnName(variable.levels[k], "level"); !p.empty()) {
+            reader.errors()->Add(pointer, p);
+          }
+          for (std::size_t j = 0; j < k; ++j) {
+            if (variable.levels[j] == variable.levels[k]) {
+              reader.errors()->Add(pointer,
+                                   "level " + Quote(variable.levels[k]) + " is listed twice");
+            }
+          }
+        }
+      }
+    } else if (variable.type == VariableType::kCategorical && !type.empty()) {
+      reader.Error("levels", "missing required key (a categorical variable lists its levels)");
+    }
+    if (!variable.name.empty()) {
+      const std::string pointer = common::JsonPointerAppend(reader.pointer(), "name");
+      if (std::string p = CheckColumnName(variable.name, "column name"); !p.empty()) {
+        reader.Error("name", p);
+      } else if (variable.name == dictionary.id_column ||
+                 variable.name == dictionary.label_column) {
+        reader.Error("name",
+                     Quote(variable.name) + " is the id or label column (they are not variables)");
+      } else if (auto [it, inserted] = names.emplace(variable.name, pointer); !inserted) {
+        reader.Error("name", "variable " + Quote(variable.name) + " is defined twice (first at " +
+                                 it->second + ")");
+      } else {
+        variable_types[variable.name] = variable.type;
+      }
+    }
+    reader.Finish();
+    dictionary.variables.push_back(std::move(variable));
+  }
+
+  for (ObjectReader& reader : section.ObjectArray("derived", /*required=*/false)) {
+    StudyDerived derived;
+    derived.name = reader.String("name");
+    derived.variable = reader.String("variable");
+    derived.op = reader.Choice("op", {">", ">=", "<", "<="});
+    derived.threshold = reader.Number("threshold", -1e308, 1e308);
+    if (!derived.name.empty()) {
+      const std::string pointer = common::JsonPointerAppend(reader.pointer(), "name");
+      if (std::string p = CheckColumnName(derived.name, "column name"); !p.empty()) {
+        reader.Error("name", p);
+      } else if (auto [it, inserted] = names.emplace(derived.name, pointer); !inserted) {
+        reader.Error("name",
+                     "name " + Quote(derived.name) + " is already defined at " + it->second);
+      }
+    }
+    if (!derived.variable.empty()) {
+      const auto it = variable_types.find(derived.variable);
+      if (it == variable_types.end()) {
+        reader.Error("variable", "unknown variable " + Quote(derived.variable) +
+                                     " (derived values come from a variable of /data_dictionary/"
+                                     "variables)");
+      } else if (it->second == VariableType::kCategorical) {
+        reader.Error("variable", "variable " + Quote(derived.variable) +
+                                     " is categorical; a derived value needs a binary, integer "
+                                     "or number variable");
+      }
+    }
+    reader.Finish();
+    dictionary.derived.push_back(std::move(derived));
+  }
+
+  const bool has_features = section.Has("features");
+  dictionary.features = section.StringList("features");
+  if (has_features && dictionary.features.empty() && section.Raw("features")->is_array()) {
+    section.Error("features", "expected at least one variable or derived name");
+  }
+  const std::string features_pointer = common::JsonPointerAppend(section.pointer(), "features");
+  for (std::size_t k = 0; k < dictionary.features.size(); ++k) {
+    const std::string pointer = common::JsonPointerAppend(features_pointer, std::to_string(k));
+    const std::string& name = dictionary.features[k];
+    if (names.count(name) == 0) {
+      section.errors()->Add(pointer, "unknown name " + Quote(name) +
+                                         " (features name variables or derived values of the "
+                                         "data dictionary)");
+    }
+    for (std::size_t j = 0; j < k; ++j) {
+      if (dictionary.features[j] == name) {
+        section.errors()->Add(pointer, Quote(name) + " is listed twice");
+      }
+    }
+  }
+  section.Finish();
+  return dictionary;
+}
+
 }  // namespace
+
+std::string VariableTypeName(VariableType type) {
+  switch (type) {
+    case VariableType::kBinary:
+      return "binary";
+    case VariableType::kInteger:
+      return "integer";
+    case VariableType::kNumber:
+      return "number";
+    case VariableType::kCategorical:
+      return "categorical";
+  }
+  return "number";
+}
+
+std::vector<std::string> ClinicalFeatureColumns(const StudySpec& spec) {
+  std::vector<std::string> columns;
+  if (!spec.has_data_dictionary) return columns;
+  const StudyDataDictionary& dictionary = spec.data_dictionary;
+  for (const std::string& feature : dictionary.features) {
+    const auto variable = std::find_if(dictionary.variables.begin(), dictionary.variables.end(),
+                                       [&](const StudyVariable& v) { return v.name == feature; });
+    if (variable != dictionary.variables.end() && variable->type == VariableType::kCategorical) {
+      for (std::size_t k = 1; k < variable->levels.size(); ++k) {
+        columns.push_back("clin_" + feature + "_" + variable->levels[k]);
+      }
+    } else {
+      columns.push_back("clin_" + feature);
+    }
+  }
+  return columns;
+}
 
 common::Result<std::vector<std::string>> ResolveModelColumns(
     const StudyModelSpec& model, const std::vector<std::string>& dictionary) {
@@ -330,6 +544,59 @@ common::Result<StudySpec> ParseStudySpec(const nlohmann::json& document, const s
     site.external = site_reader.Choice("role", {"train", "external"}, "train") == "external";
     site_reader.Finish();
     spec.sites.push_back(std::move(site));
+  }
+
+  if (root.Has("data_dictionary")) {
+    ObjectReader section = root.OptionalObject("data_dictionary");
+    spec.has_data_dictionary = true;
+    spec.data_dictionary = ReadDataDictionary(section, spec);
+    if (const nlohmann::json* raw = root.Raw("data_dictionary"); raw->is_object()) {
+      if (common::InitSodium().ok()) spec.data_dictionary.sha256 = common::Sha256Hex(raw->dump());
+    }
+    if (!spec.fold_column.empty()) {
+      table.Error("fold_column",
+                  "a study with a data_dictionary assigns folds at the sites (give \"\")");
+    }
+  }
+  if (const nlohmann::json* radiomics = root.Raw("radiomics"); radiomics != nullptr) {
+    ObjectReader section(*radiomics, "/radiomics", &errors);
+    const nlohmann::json* params = section.Raw("params");
+    if (radiomics->is_object() && params == nullptr) {
+      section.Error("params",
+                    "missing required key (a parameter file path, or the parameter object)");
+    } else if (params != nullptr && params->is_string()) {
+      std::string path = params->get<std::string>();
+      if (path.empty()) {
+        section.Error("params", "expected a parameter file path or object, got \"\"");
+      } else {
+        if (path.front() != '/' && !base_dir.empty()) path = base_dir + "/" + path;
+        spec.radiomics_params_path = path;
+        auto text = common::ReadFile(path);
+        if (!text.ok()) {
+          section.Error("params",
+                        "cannot read the radiomics parameter file: " + text.status().ToString());
+        } else if (auto parsed = common::ParseJson(*text, path); !parsed.ok()) {
+          section.Error("params", parsed.status().ToString());
+        } else if (!parsed->is_object()) {
+          section.Error("params", path + ": expected a JSON object of radiomics parameters");
+        } else {
+          spec.radiomics_params = std::move(parsed).value();
+        }
+      }
+    } else if (params != nullptr && params->is_object()) {
+      spec.radiomics_params = *params;
+    } else if (params != nullptr) {
+      section.Error("params",
+                    "expected a parameter file path (relative to the spec) or a parameter "
+                    "object, got " +
+                        params->dump());
+    }
+    section.Finish();
+    if (!spec.has_data_dictionary) {
+      root.Error("radiomics",
+                 "needs a data_dictionary (the clinical CSV carries the case ids and labels the "
+                 "radiomics are joined to)");
+    }
   }
 
   ObjectReader privacy = root.OptionalObject("privacy");

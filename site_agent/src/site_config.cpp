@@ -43,12 +43,34 @@ common::Result<SiteConfig> LoadSiteConfig(const std::string& path) {
   ObjectReader data = has_study ? root.OptionalObject("data") : root.Object("data");
   cfg.cohort_file = common::ResolveConfigPath(
       path, has_study ? data.String("cohort_file", "") : data.String("cohort_file"));
+  const std::string clinical = data.String("clinical", "");
+  const std::string manifest = data.String("manifest", "");
+  const std::string features = data.String("features", "");
+  cfg.data_clinical = common::ResolveConfigPath(path, clinical);
+  cfg.data_manifest = common::ResolveConfigPath(path, manifest);
+  cfg.data_features = common::ResolveConfigPath(path, features);
+  // Default per site: several sites' configs may share a folder (a demo).
+  cfg.data_work_dir = common::ResolveConfigPath(path, data.String("work_dir", "work/" + cfg.id));
+  cfg.data_extract_jobs = static_cast<int>(data.Int("extract_jobs", 1, 1, 64));
+  if (!manifest.empty() && !features.empty()) {
+    data.Error("features",
+               "give the radiomics either as a manifest to extract (\"manifest\") or as a "
+               "precomputed table (\"features\"), not both");
+  }
+  if ((!manifest.empty() || !features.empty()) && clinical.empty()) {
+    data.Error("clinical",
+               "missing: the radiomics (\"manifest\" / \"features\") are joined to a clinical "
+               "CSV (\"clinical\") by case id");
+  }
   data.Finish();
 
   ObjectReader study = root.OptionalObject("study");
   if (has_study) {
     cfg.study_spec = common::ResolveConfigPath(path, study.String("spec"));
-    cfg.study_features = common::ResolveConfigPath(path, study.String("features"));
+    // The complete study table (specs without a data dictionary); optional
+    // when the data section names a clinical CSV.
+    cfg.study_features = common::ResolveConfigPath(
+        path, clinical.empty() ? study.String("features") : study.String("features", ""));
   }
   study.Finish();
 

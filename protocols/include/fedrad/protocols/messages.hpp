@@ -82,7 +82,8 @@ struct Array {
 //   v.Bool(name, member)                   boolean (required)
 //   v.StrList(name, member, rule, list)    array of strings
 //   v.IntList(name, member, rule, list, required)
-//   v.Obj(name, member)                    JSON object (<= kMaxObjectFieldBytes)
+//   v.Obj(name, member[, required])        JSON object (<= kMaxObjectFieldBytes;
+//                                          optional: an empty object is absent)
 //   v.Arrays(name, member)                 array descriptors + payload frames
 // ---------------------------------------------------------------------------
 inline const StringRule kNameRule{StringKind::kName, 64, {}};
@@ -175,9 +176,14 @@ struct JobOffer {
 
 struct JobAccept {
   std::string job_id;
+  // Optional (4.4): what the site's study data were made with,
+  // {"fedrad_version", "radiomics_params_sha256", "data_dictionary_sha256"}
+  // (strings; "" = none); an empty object is absent on the wire.
+  nlohmann::json provenance = nlohmann::json::object();
   template <class V>
   static void Fields(V& v) {
     v.Str("job_id", &JobAccept::job_id, kNameRule, true);
+    v.Obj("provenance", &JobAccept::provenance, /*required=*/false);
   }
   bool operator==(const JobAccept&) const = default;
 };

@@ -53,6 +53,35 @@
 // relative to the spec file), or, when absent, the table header minus the
 // id, label and fold columns (fedrad fit / simulate only: the coordinator
 // needs a dictionary).
+//
+// Data dictionary (optional, "data_dictionary"): the clinical variables a
+// site's clinical CSV must hold, the variables derived from them, and the
+// features that enter the models. Each site validates its clinical CSV
+// against it before it accepts a study and builds its study table from it
+// (site_agent/study_data.hpp):
+//
+//   "data_dictionary": {
+//     "id_column": "case_id",          (clinical CSV; default: table.id_column)
+//     "label_column": "recurrence_2y", (clinical CSV, values 0/1; default: table.label_column)
+//     "missing": "refuse",             ("refuse" | "complete_case")
+//     "variables": [{"name": "age_years", "type": "integer", "unit": "years",
+//                    "range": [18, 100], "description": "..."}, ...],
+//                                      (type: binary | integer | number | categorical;
+//                                       "levels" for categorical (first = reference),
+//                                       "range" [lo, hi] for integer/number)
+//     "derived": [{"name": "ca19_9_gt_200", "variable": "ca19_9_u_ml", "op": ">",
+//                  "threshold": 200}],  (op: > >= < <=; value 0/1; from a numeric variable)
+//     "features": ["nodal_positive", "ca19_9_gt_200", ...]   (variables / derived, once each)
+//   }
+//
+// Radiomics (optional, "radiomics"): {"params": "radiomics.json"} (a path
+// relative to the spec file, read here) or {"params": {...}} (inline); the
+// parameter object of `fedrad extract` (site_agent/radiomics/extraction.hpp),
+// kept here as raw JSON (protocols does not parse radiomics parameters; the
+// site does, and an invalid object fails there). Study table columns of a
+// spec with a data dictionary: "clin_<feature>" (categorical: one column
+// "clin_<name>_<level>" per level but the first), then the radiomics
+// feature columns of the params; site_agent::StudyFeatureColumns(spec).
 #pragma once
 
 #include <cstdint>
@@ -81,6 +110,40 @@ struct StudyPrivacySpec {
   bool allow_fewer_sites = false;
   int threshold = 0;                 // 0 = floor(n/2) + 1
   bool continue_on_refusal = false;  // "on_refusal": "stop" (false) | "continue"
+};
+
+// One clinical variable of the data dictionary.
+enum class VariableType { kBinary, kInteger, kNumber, kCategorical };
+
+struct StudyVariable {
+  std::string name;  // a column of the clinical CSV (name rule)
+  VariableType type = VariableType::kNumber;
+  std::string unit;                 // free text, for messages and reports ("" = none)
+  std::string description;          // free text
+  bool has_range = false;           // integer / number only
+  double range_min = 0.0;           // inclusive
+  double range_max = 0.0;           // inclusive
+  std::vector<std::string> levels;  // categorical: >= 2 distinct levels, first = reference
+};
+
+// A 0/1 variable computed at the site: value = [variable <op> threshold].
+struct StudyDerived {
+  std::string name;
+  std::string variable;  // a binary / integer / number variable
+  std::string op;        // ">" ">=" "<" "<="
+  double threshold = 0.0;
+};
+
+struct StudyDataDictionary {
+  std::string id_column;       // of the clinical CSV
+  std::string label_column;    // of the clinical CSV (0/1)
+  bool complete_case = false;  // "missing": "refuse" (false) | "complete_case"
+  std::vector<StudyVariable> variables;
+  std::vector<StudyDerived> derived;
+  std::vector<std::string> features;  // names of variables / derived, in column order
+  // SHA-256 of the section's canonical JSON (nlohmann dump() of the section
+  // as written), the "data_dictionary_sha256" sites report (protocol.md 4.4).
+  std::string sha256;
 };
 
 struct StudySpec {
@@ -112,8 +175,24 @@ struct StudySpec {
   std::vector<StudySiteSpec> sites;  // empty = not given (fit / simulate only)
   StudyPrivacySpec privacy;
 
+  // "data_dictionary" (has_data_dictionary false: absent).
+  bool has_data_dictionary = false;
+  StudyDataDictionary data_dictionary;
+  // "radiomics": the params object (inline, or read from the file named),
+  // null when absent; radiomics_params_path is the resolved file ("" when
+  // inline or absent), for messages.
+  nlohmann::json radiomics_params;
+  std::string radiomics_params_path;
+
   std::string sha256;  // of the spec file's bytes (set by LoadStudySpec)
 };
+
+// The study-table columns the data dictionary contributes, in order:
+// "clin_<feature>" (categorical: "clin_<name>_<level>" for every level but the
+// first). Empty without a data dictionary.
+std::vector<std::string> ClinicalFeatureColumns(const StudySpec& spec);
+// "binary" | "integer" | "number" | "categorical".
+std::string VariableTypeName(VariableType type);
 
 // Reads and checks a spec file (and its feature dictionary file, if named).
 common::Result<StudySpec> LoadStudySpec(const std::string& path);
