@@ -8,6 +8,7 @@
 
 #include "fedrad/coordinator/roc.hpp"
 #include "fedrad/coordinator/round_batcher.hpp"
+#include "fedrad/site_agent/stats/evaluation_kernels.hpp"
 
 namespace fedrad::coordinator {
 namespace {
@@ -26,6 +27,7 @@ struct Cohort {
   std::vector<ss::RowSubset> rows;
   std::vector<ss::EvalModel> models;
   bool external = false;
+  bool local = false;  // held by one site: one LocalEvaluationRequest (mode "site_local")
 };
 
 // What the rounds of one cohort return.
@@ -152,99 +154,43 @@ Status RocRounds(Aggregator& aggregator, const Cohort& cohort, const EvaluationO
   return Status::Ok();
 }
 
-// Logistic recalibration logit P(y = 1) = α + β s of one model's
-// probability scorer (s = logit p) on the cohort's rows, by Newton on
-// PlattRequest sums: Platt's f = A s + B with q = 1 / (1 + e^f) = P(y = 1),
-// so A = -β, B = -α, and with targets 1 / 0 ℓ is the negative
-// log-likelihood; ∂ℓ/∂α = -∂ℓ/∂B, ∂ℓ/∂β = -∂ℓ/∂A, H_αα = H_BB,
-// H_αβ = H_AB, H_ββ = H_AA.
+// Logistic recalibration of one model's probability scorer on the cohort's
+// rows: the shared kernel (evaluation_kernels.hpp FitRecalibration, which a
+// site runs for a local evaluation) on the aggregator's PlattRequest sums.
 Result<Calibration> FitCalibration(Aggregator& aggregator, const Cohort& cohort, std::size_t model,
                                    const EvaluationOptions& options) {
-  struct Point {
-    double alpha = 0.0, beta = 1.0;
-    double loss = 0.0, n = 0.0;
-    double g_alpha = 0.0, g_beta = 0.0;
-    double h_aa = 0.0, h_ab = 0.0, h_bb = 0.0;
-  };
-  const auto request_at = [&](double alpha, double beta) {
-    ss::PlattRequest r;
-    r.rows = cohort.rows;
-    r.scorers = cohort.models[model].scorers;
-    r.a = -beta;
-    r.b = -alpha;
-    r.target_pos = 1.0;
-    r.target_neg = 0.0;
-    r.dataset = cohort.models[model].dataset;
-    return r;
-  };
-  const auto point_of = [](double alpha, double beta, const std::vector<double>& s) {
-    Point p;
-    p.alpha = alpha;
-    p.beta = beta;
-    p.loss = s[0];
-    p.n = s[1];
-    p.g_beta = -s[2];
-    p.g_alpha = -s[3];
-    p.h_bb = s[4];
-    p.h_ab = s[5];
-    p.h_aa = s[6];
-    return p;
-  };
-  FEDRAD_ASSIGN_OR_RETURN(auto first, aggregator.Sum(request_at(0.0, 1.0)));
-  Point current = point_of(0.0, 1.0, first);
+  FEDRAD_ASSIGN_OR_RETURN(const ss::RecalibrationFit fit,
+                          ss::FitRecalibration(
+                              [&](double alpha, double beta) {
+                                ss::PlattRequest r;
+                                r.rows = cohort.rows;
+                                r.scorers = cohort.models[model].scorers;
+                                r.a = -beta;
+                                r.b = -alpha;
+                                r.target_pos = 1.0;
+                                r.target_neg = 0.0;
+                                r.dataset = cohort.models[model].dataset;
+                                return aggregator.Sum(r);
+                              },
+                              options.calibration_max_iterations, options.calibration_tolerance));
   Calibration out;
-  if (current.n < 2.0) {
-    out.note = "fewer than 2 rows";
-    return out;
-  }
-  const double tolerance = options.calibration_tolerance * current.n;
-  for (int iteration = 0; iteration <= options.calibration_max_iterations; ++iteration) {
-    if (std::max(std::abs(current.g_alpha), std::abs(current.g_beta)) <= tolerance) {
-      out.ok = true;
-      out.intercept = current.alpha;
-      out.slope = current.beta;
-      return out;
-    }
-    if (iteration == options.calibration_max_iterations) break;
-    const double det = current.h_aa * current.h_bb - current.h_ab * current.h_ab;
-    if (!(current.h_aa > 0.0) || !(det > 1e-12 * current.h_aa * current.h_bb)) {
-      out.note = "logit(p) does not vary over the cohort (slope not identifiable)";
-      return out;
-    }
-    // d = -H⁻¹ g.
-    const double d_alpha = -(current.h_bb * current.g_alpha - current.h_ab * current.g_beta) / det;
-    const double d_beta = -(current.h_aa * current.g_beta - current.h_ab * current.g_alpha) / det;
-    const double slope = current.g_alpha * d_alpha + current.g_beta * d_beta;  // < 0
-    bool accepted = false;
-    for (double t = 1.0; t >= 1e-10; t *= 0.5) {
-      const double alpha = current.alpha + t * d_alpha;
-      const double beta = current.beta + t * d_beta;
-      FEDRAD_ASSIGN_OR_RETURN(auto s, aggregator.Sum(request_at(alpha, beta)));
-      const Point trial = point_of(alpha, beta, s);
-      if (std::isfinite(trial.loss) &&
-          trial.loss <= current.loss + 1e-4 * t * slope +
-                            4.0 * std::numeric_limits<double>::epsilon() * std::abs(current.loss)) {
-        current = trial;
-        accepted = true;
-        break;
-      }
-    }
-    if (!accepted) break;
-  }
-  out.note = "the recalibration fit did not converge (separated data?)";
+  out.ok = fit.ok;
+  out.intercept = fit.intercept;
+  out.slope = fit.slope;
+  out.note = ss::RecalibrationNote(fit.failure);
   return out;
 }
 
 CohortMetrics MetricsOf(const std::string& model, const Cohort& cohort,
-                        const EvaluationOptions& options, const CohortSums& sums, int r,
-                        const RocAnalysis* analysis, const Calibration* calibration) {
+                        const EvaluationOptions& options, const CohortSums& sums, double n1,
+                        double n0, int r, const RocAnalysis* analysis,
+                        const Calibration* calibration) {
   CohortMetrics m;
   m.model = model;
   m.cohort = cohort.ref;
-  const auto [n1, n0] = ClassCounts(options.grid_size, sums.histograms);
   m.cases = static_cast<std::int64_t>(n1);
   m.controls = static_cast<std::int64_t>(n0);
-  m.mode = "pooled_grid";
+  m.mode = cohort.local ? "site_local" : "pooled_grid";
   m.grid_points = options.grid_size;
   m.auc = m.auc_se = m.auc_ci_low = m.auc_ci_high = m.auc_error_bound = kNaN;
   if (analysis != nullptr) {
@@ -299,6 +245,39 @@ std::string Describe(const CohortRef& ref) {
   return ref.kind == "cv" ? std::string("CV cohort") : ref.kind + " cohort '" + ref.name + "'";
 }
 
+// Appends one cohort's metrics (and notes) and its paired DeLong tests.
+void AppendCohortResults(const Cohort& cohort, const std::vector<EvaluationModel>& models,
+                         const EvaluationOptions& options, const CohortSums& sums, double n1,
+                         double n0, const RocAnalysis* analysis,
+                         const std::vector<Calibration>& calibrations, EvaluationResult* result) {
+  const std::string where = Describe(cohort.ref);
+  if (analysis == nullptr) {
+    result->notes.push_back(where + " holds one class only: no AUC, ROC curve or DeLong test");
+  }
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    const Calibration* calibration = cohort.external ? &calibrations[m] : nullptr;
+    if (calibration != nullptr && !calibration->ok) {
+      result->notes.push_back(where + ", model '" + models[m].name +
+                              "': no calibration intercept/slope: " + calibration->note);
+    }
+    result->metrics.push_back(MetricsOf(models[m].name, cohort, options, sums, n1, n0,
+                                        static_cast<int>(m), analysis, calibration));
+  }
+  if (analysis != nullptr) {
+    for (const DelongTest& t : analysis->comparisons) {
+      DelongComparison c;
+      c.cohort = cohort.ref;
+      c.model_a = models[static_cast<std::size_t>(t.model_a)].name;
+      c.model_b = models[static_cast<std::size_t>(t.model_b)].name;
+      c.auc_a = analysis->models[static_cast<std::size_t>(t.model_a)].auc;
+      c.auc_b = analysis->models[static_cast<std::size_t>(t.model_b)].auc;
+      c.z = t.z;
+      c.p_value = t.p_value;
+      result->comparisons.push_back(c);
+    }
+  }
+}
+
 // Runs one cohort (its ROC rounds and, external, the calibration fits
 // concurrently) and appends its metrics and comparisons.
 Status EvaluateCohort(const Cohort& cohort, const std::vector<EvaluationModel>& models,
@@ -333,8 +312,6 @@ Status EvaluateCohort(const Cohort& cohort, const std::vector<EvaluationModel>& 
                                     sums.histograms, sums.placement);
     if (!pooled.ok()) return pooled.status().Wrap(where);
     analysis = std::move(pooled).value();
-  } else {
-    result->notes.push_back(where + " holds one class only: no AUC, ROC curve or DeLong test");
   }
   if (analysis && !sums.youden_j.empty()) {
     for (std::size_t m = 0; m < num_models; ++m) {
@@ -344,29 +321,91 @@ Status EvaluateCohort(const Cohort& cohort, const std::vector<EvaluationModel>& 
       }
     }
   }
-  for (std::size_t m = 0; m < num_models; ++m) {
-    const Calibration* calibration = cohort.external ? &calibrations[m].value() : nullptr;
-    if (calibration != nullptr && !calibration->ok) {
-      result->notes.push_back(where + ", model '" + models[m].name +
-                              "': no calibration intercept/slope: " + calibration->note);
-    }
-    result->metrics.push_back(MetricsOf(models[m].name, cohort, options, sums, static_cast<int>(m),
-                                        analysis ? &*analysis : nullptr, calibration));
-  }
-  if (analysis) {
-    for (const DelongTest& t : analysis->comparisons) {
-      DelongComparison c;
-      c.cohort = cohort.ref;
-      c.model_a = models[static_cast<std::size_t>(t.model_a)].name;
-      c.model_b = models[static_cast<std::size_t>(t.model_b)].name;
-      c.auc_a = analysis->models[static_cast<std::size_t>(t.model_a)].auc;
-      c.auc_b = analysis->models[static_cast<std::size_t>(t.model_b)].auc;
-      c.z = t.z;
-      c.p_value = t.p_value;
-      result->comparisons.push_back(c);
-    }
-  }
+  std::vector<Calibration> fits;
+  for (auto& c : calibrations) fits.push_back(std::move(c).value());
+  const auto [n1, n0] = ClassCounts(options.grid_size, sums.histograms);
+  AppendCohortResults(cohort, models, options, sums, n1, n0, analysis ? &*analysis : nullptr, fits,
+                      result);
   if (sums_out != nullptr) *sums_out = std::move(sums);
+  return Status::Ok();
+}
+
+// A cohort held by one site: one LocalEvaluationRequest (the site computes
+// everything on its own rows and releases only the summaries,
+// providers.hpp LocalEvaluationLayout), read into the same structures.
+Status EvaluateLocalCohort(const Cohort& cohort, const std::vector<EvaluationModel>& models,
+                           const EvaluationOptions& options,
+                           const std::vector<double>& fixed_thresholds, EvaluationResult* result) {
+  const std::string where = Describe(cohort.ref);
+  const auto num_models = static_cast<int>(models.size());
+  ss::LocalEvaluationRequest request;
+  request.rows = cohort.rows;
+  request.models = cohort.models;
+  request.grid_size = options.grid_size;
+  request.thresholds = fixed_thresholds;
+  request.calibration_bins = options.calibration_bins;
+  request.calibration_max_iterations = options.calibration_max_iterations;
+  request.calibration_tolerance = options.calibration_tolerance;
+  request.max_curve_points = options.max_curve_points;
+  request.dataset = cohort.models.front().dataset;
+  const std::int64_t rounds_before = cohort.aggregator->rounds();
+  auto released = cohort.aggregator->Sum(request);
+  result->rounds += cohort.aggregator->rounds() - rounds_before;
+  if (!released.ok()) return released.status().Wrap(where + ", local evaluation");
+  const std::vector<double>& v = *released;
+  const ss::LocalEvaluationLayout layout{num_models, options.calibration_bins,
+                                         options.max_curve_points};
+  if (v.size() != layout.Size()) {
+    return common::ProtocolError(where + ": the local evaluation has " + std::to_string(v.size()) +
+                                 " values, expected " + std::to_string(layout.Size()));
+  }
+  const double n1 = v[layout.Placement()], n0 = v[layout.Placement() + 1];
+  CohortSums sums;
+  sums.thresholds = fixed_thresholds;
+  sums.counts.assign(
+      v.begin() + static_cast<std::ptrdiff_t>(layout.Counts()),
+      v.begin() + static_cast<std::ptrdiff_t>(layout.Counts() + layout.CountsSize()));
+  std::optional<RocAnalysis> analysis;
+  if (n1 > 0.0 && n0 > 0.0) {
+    std::vector<ss::GridCurve> curves(static_cast<std::size_t>(num_models));
+    for (int r = 0; r < num_models; ++r) {
+      ss::GridCurve& curve = curves[static_cast<std::size_t>(r)];
+      const double count = v[layout.CurveCount(r)];
+      if (!(count >= 1.0 && count <= static_cast<double>(options.max_curve_points)) ||
+          count != std::floor(count)) {
+        return common::ProtocolError(where + ": the local evaluation's curve of model '" +
+                                     models[static_cast<std::size_t>(r)].name + "' has " +
+                                     std::to_string(count) + " points");
+      }
+      curve.tied_pairs = std::llround(v[layout.Tied(r)]);
+      for (int q = 0; q < static_cast<int>(count); ++q) {
+        curve.threshold.push_back(v[layout.CurveThreshold(r, q)]);
+        curve.tp.push_back(v[layout.CurveTp(r, q)]);
+        curve.fp.push_back(v[layout.CurveFp(r, q)]);
+      }
+    }
+    const std::vector<double> placement(
+        v.begin() + static_cast<std::ptrdiff_t>(layout.Placement()),
+        v.begin() + static_cast<std::ptrdiff_t>(layout.Placement() + layout.PlacementSize()));
+    auto roc = ReleasedRocAnalysis(num_models, placement, curves);
+    if (!roc.ok()) return roc.status().Wrap(where + ", local evaluation");
+    analysis = std::move(roc).value();
+  }
+  std::vector<Calibration> fits;
+  for (int r = 0; r < num_models; ++r) {
+    Calibration c;
+    c.ok = v[layout.CalibrationOk(r)] == 1.0;
+    c.intercept = v[layout.CalibrationIntercept(r)];
+    c.slope = v[layout.CalibrationSlope(r)];
+    const double reason = v[layout.CalibrationReason(r)];
+    c.note =
+        ss::RecalibrationNote(reason >= 1.0 && reason <= 3.0
+                                  ? static_cast<ss::RecalibrationFailure>(static_cast<int>(reason))
+                                  : ss::RecalibrationFailure::kNotConverged);
+    fits.push_back(std::move(c));
+  }
+  AppendCohortResults(cohort, models, options, sums, n1, n0, analysis ? &*analysis : nullptr, fits,
+                      result);
   return Status::Ok();
 }
 
@@ -428,6 +467,11 @@ Result<EvaluationResult> EvaluateModels(const std::vector<EvaluationModel>& mode
     return InvalidArgument("evaluation: calibration_bins must be in [0, " +
                            std::to_string(ss::kMaxCalibrationBins) + "], got " +
                            std::to_string(options.calibration_bins));
+  }
+  if (options.max_curve_points < 2 || options.max_curve_points > ss::kMaxCurvePoints) {
+    return InvalidArgument("evaluation: max_curve_points must be in [2, " +
+                           std::to_string(ss::kMaxCurvePoints) + "], got " +
+                           std::to_string(options.max_curve_points));
   }
   if (options.calibration_max_iterations < 1 || !(options.calibration_tolerance > 0.0)) {
     return InvalidArgument(
@@ -497,6 +541,7 @@ Result<EvaluationResult> EvaluateModels(const std::vector<EvaluationModel>& mode
     Cohort c;
     c.ref = {"external_site", site.site_id};
     c.aggregator = site.aggregator;
+    c.local = site.local;
     external.push_back(std::move(c));
   }
   if (cohorts.external_pooled != nullptr) {
@@ -509,7 +554,11 @@ Result<EvaluationResult> EvaluateModels(const std::vector<EvaluationModel>& mode
     c.rows = {ss::RowSubset{}};  // every row of the site
     c.models = FinalModels(models);
     c.external = true;
-    FEDRAD_RETURN_IF_ERROR(EvaluateCohort(c, models, options, thresholds, &result, nullptr));
+    if (c.local) {
+      FEDRAD_RETURN_IF_ERROR(EvaluateLocalCohort(c, models, options, thresholds, &result));
+    } else {
+      FEDRAD_RETURN_IF_ERROR(EvaluateCohort(c, models, options, thresholds, &result, nullptr));
+    }
   }
   return result;
 }

@@ -678,6 +678,8 @@ void HtmlMetrics(const StudyResults& r, const ModelIndex& models, std::string& h
         how += " of " + Grouped(rows.front()->grid_points) + " points";
     } else if (!rows.empty() && rows.front()->mode == "site_local") {
       how = ": computed at the site";
+      if (rows.front()->grid_points > 0)
+        how += " on the grid of " + Grouped(rows.front()->grid_points) + " points";
     }
     h += "<tbody>\n<tr class=\"group\"><th scope=\"colgroup\" colspan=\"10\">" +
          Escape(CohortLabel(cohort)) + how + "</th></tr>\n";
@@ -687,7 +689,7 @@ void HtmlMetrics(const StudyResults& r, const ModelIndex& models, std::string& h
         any_grid = true;
         bound = "&#8804; " + Scientific(m->auc_error_bound);
       } else if (m->mode == "site_local") {
-        bound = "exact";
+        bound = m->grid_points > 0 ? "&#8804; " + Scientific(m->auc_error_bound) : "exact";
       } else {
         bound = Escape(m->mode);
       }
@@ -1091,14 +1093,18 @@ std::string FormatResultsTable(const StudyResults& r) {
     double bound = 0.0;
     std::int64_t grid = 0;
     bool pooled = false;
+    bool local = false;
     for (const CohortMetrics* m : MetricsOf(r, cohort, models)) {
-      if (m->mode != "pooled_grid") continue;
+      const bool on_site = m->mode == "site_local" && m->grid_points > 0;
+      if (m->mode != "pooled_grid" && !on_site) continue;
       pooled = true;
+      local = on_site;
       bound = std::max(bound, m->auc_error_bound);
       grid = std::max(grid, m->grid_points);
     }
     if (!pooled) continue;
-    out += "AUC on " + Ascii(TerminalCohort(cohort)) + " from pooled grid histograms" +
+    out += "AUC on " + Ascii(TerminalCohort(cohort)) +
+           (local ? " computed at the site on its grid" : " from pooled grid histograms") +
            (grid > 0 ? " (G = " + std::to_string(grid) + ")" : std::string()) +
            ": |AUC - unbinned AUC| <= " + Scientific(bound) + "\n";
   }

@@ -213,13 +213,11 @@ common::Result<RocAnalysis> PooledRocAnalysis(const ss::ScoreGrid& grid, int num
           " cases and " + std::to_string(model_n0) + " controls, but the placement sums count " +
           std::to_string(c.n1) + " and " + std::to_string(c.n0));
     }
-    // Mann-Whitney count ×2 and the curve, from the histograms.
-    std::int64_t twice_pairs = 0, below = 0, tied_pairs = 0;
-    for (std::int64_t k = 0; k < g; ++k) {
-      twice_pairs += cases[k] * (2 * below + controls[k]);
-      tied_pairs += cases[k] * controls[k];
-      below += controls[k];
-    }
+    // Mann-Whitney count ×2 and the curve, from the histograms (the kernel
+    // a site runs for a local evaluation, evaluation_kernels.hpp).
+    const ss::GridCurve grid_curve = ss::GridCurveOf(grid, controls, cases);
+    const std::int64_t twice_pairs = grid_curve.twice_pairs;
+    const std::int64_t tied_pairs = grid_curve.tied_pairs;
     const std::int64_t s10 = sums[static_cast<std::size_t>(layout.SumCase(r))];
     const std::int64_t s01 = sums[static_cast<std::size_t>(layout.SumControl(r))];
     if (s10 != twice_pairs || s01 != twice_pairs) {
@@ -232,15 +230,9 @@ common::Result<RocAnalysis> PooledRocAnalysis(const ss::ScoreGrid& grid, int num
     bounds[static_cast<std::size_t>(r)] = 0.5 * static_cast<double>(tied_pairs) /
                                           (static_cast<double>(c.n1) * static_cast<double>(c.n0));
     RawCurve& curve = curves[static_cast<std::size_t>(r)];
-    std::int64_t tp = c.n1, fp = c.n0;  // rows in cells ≥ k
-    for (std::int64_t k = 0; k < g; ++k) {
-      if (cases[k] + controls[k] == 0) continue;
-      curve.threshold.push_back(ss::GridScore(grid, k));
-      curve.tp.push_back(static_cast<double>(tp));
-      curve.fp.push_back(static_cast<double>(fp));
-      tp -= cases[k];
-      fp -= controls[k];
-    }
+    curve.threshold = grid_curve.threshold;
+    curve.tp = grid_curve.tp;
+    curve.fp = grid_curve.fp;
     curve.threshold.push_back(std::numeric_limits<double>::infinity());
     curve.tp.push_back(0.0);
     curve.fp.push_back(0.0);
@@ -262,6 +254,76 @@ common::Result<RocAnalysis> PooledRocAnalysis(const ss::ScoreGrid& grid, int num
     }
   }
   return Finish(c, curves, bounds);
+}
+
+common::Result<RocAnalysis> ReleasedRocAnalysis(int num_models,
+                                                const std::vector<double>& placement_sums,
+                                                const std::vector<ss::GridCurve>& curves) {
+  if (num_models < 1 || curves.size() != static_cast<std::size_t>(num_models)) {
+    return common::InvalidArgument("released ROC analysis: " + std::to_string(curves.size()) +
+                                   " curves for " + std::to_string(num_models) + " models");
+  }
+  const ss::PlacementSumsLayout layout{num_models};
+  if (static_cast<std::int64_t>(placement_sums.size()) != layout.Size()) {
+    return common::InvalidArgument("released placement sums have " +
+                                   std::to_string(placement_sums.size()) + " entries, expected " +
+                                   std::to_string(layout.Size()));
+  }
+  FEDRAD_ASSIGN_OR_RETURN(const std::vector<std::int64_t> sums,
+                          ToCounts(placement_sums, "released placement sum"));
+  Components c;
+  c.n1 = sums[static_cast<std::size_t>(layout.NumCases())];
+  c.n0 = sums[static_cast<std::size_t>(layout.NumControls())];
+  FEDRAD_RETURN_IF_ERROR(CheckCohortSize(c.n1, c.n0));
+  std::vector<RawCurve> raw(curves.size());
+  std::vector<double> bounds(curves.size(), 0.0);
+  for (int r = 0; r < num_models; ++r) {
+    const ss::GridCurve& curve = curves[static_cast<std::size_t>(r)];
+    const std::int64_t s10 = sums[static_cast<std::size_t>(layout.SumCase(r))];
+    const std::int64_t s01 = sums[static_cast<std::size_t>(layout.SumControl(r))];
+    if (s10 != s01) {
+      return common::InvalidArgument("released placement sums of model " + std::to_string(r) +
+                                     " disagree (cases " + std::to_string(s10) + ", controls " +
+                                     std::to_string(s01) + ")");
+    }
+    if (curve.threshold.empty() || curve.tp.size() != curve.threshold.size() ||
+        curve.fp.size() != curve.threshold.size() ||
+        curve.tp.front() != static_cast<double>(c.n1) ||
+        curve.fp.front() != static_cast<double>(c.n0)) {
+      return common::InvalidArgument("released ROC curve of model " + std::to_string(r) +
+                                     " does not start at every row called positive");
+    }
+    for (std::size_t q = 1; q < curve.threshold.size(); ++q) {
+      if (!(curve.threshold[q] > curve.threshold[q - 1]) || curve.tp[q] > curve.tp[q - 1] ||
+          curve.fp[q] > curve.fp[q - 1]) {
+        return common::InvalidArgument("released ROC curve of model " + std::to_string(r) +
+                                       " is not monotone at point " + std::to_string(q));
+      }
+    }
+    raw[static_cast<std::size_t>(r)] = {curve.threshold, curve.tp, curve.fp};
+    raw[static_cast<std::size_t>(r)].threshold.push_back(std::numeric_limits<double>::infinity());
+    raw[static_cast<std::size_t>(r)].tp.push_back(0.0);
+    raw[static_cast<std::size_t>(r)].fp.push_back(0.0);
+    bounds[static_cast<std::size_t>(r)] = 0.5 * static_cast<double>(curve.tied_pairs) /
+                                          (static_cast<double>(c.n1) * static_cast<double>(c.n0));
+    c.sum10.push_back(s10);
+    c.sum01.push_back(s01);
+  }
+  for (int r = 0; r < num_models; ++r) {
+    for (int s = 0; s < num_models; ++s) {
+      const std::int64_t a10 = sums[static_cast<std::size_t>(layout.CrossCase(r, s))];
+      const std::int64_t a01 = sums[static_cast<std::size_t>(layout.CrossControl(r, s))];
+      if (a10 != sums[static_cast<std::size_t>(layout.CrossCase(s, r))] ||
+          a01 != sums[static_cast<std::size_t>(layout.CrossControl(s, r))]) {
+        return common::InvalidArgument("released placement cross sums of models " +
+                                       std::to_string(r) + " and " + std::to_string(s) +
+                                       " are not symmetric");
+      }
+      c.cross10.push_back(a10);
+      c.cross01.push_back(a01);
+    }
+  }
+  return Finish(c, raw, bounds);
 }
 
 common::Result<RocAnalysis> LocalRocAnalysis(const Eigen::MatrixXd& scores,

@@ -334,16 +334,23 @@ common::Status RunInProcess(const std::string& spec_path,
                             const std::vector<std::pair<std::string, std::string>>& sites,
                             const std::vector<std::pair<std::string, std::string>>& externals,
                             const std::string& mode, const std::string& out_dir,
-                            std::ostream& progress) {
+                            std::ostream& progress, const InProcessHooks& hooks) {
   const auto start = std::chrono::steady_clock::now();
   const std::string started_utc = UtcNow();
   FEDRAD_ASSIGN_OR_RETURN(protocols::StudySpec spec, protocols::LoadStudySpec(spec_path));
+  if (hooks.prepare_spec) {
+    if (auto s = hooks.prepare_spec(&spec); !s.ok()) return s.Wrap(spec_path);
+  }
+  const auto load_table = [&](const std::pair<std::string, std::string>& site)
+      -> common::Result<site_agent::stats::FeatureTable> {
+    if (hooks.load_table) return hooks.load_table(site.first, site.second, spec);
+    return site_agent::stats::ReadFeatureTable(site.second, spec);
+  };
 
   std::vector<LoadedSite> loaded(sites.size());
   for (std::size_t s = 0; s < sites.size(); ++s) {
     loaded[s].name = sites[s].first;
-    FEDRAD_ASSIGN_OR_RETURN(loaded[s].table,
-                            site_agent::stats::ReadFeatureTable(sites[s].second, spec));
+    FEDRAD_ASSIGN_OR_RETURN(loaded[s].table, load_table(sites[s]));
   }
   // Without a dictionary file the first table's feature columns are the
   // dictionary; every other site must have them too (BuildDatasets checks).
@@ -414,8 +421,7 @@ common::Status RunInProcess(const std::string& spec_path,
   std::vector<const site_agent::stats::Datasets*> external_datasets;
   for (std::size_t e = 0; e < externals.size(); ++e) {
     external[e].name = externals[e].first;
-    FEDRAD_ASSIGN_OR_RETURN(external[e].table,
-                            site_agent::stats::ReadFeatureTable(externals[e].second, spec));
+    FEDRAD_ASSIGN_OR_RETURN(external[e].table, load_table(externals[e]));
     FEDRAD_ASSIGN_OR_RETURN(external[e].datasets,
                             site_agent::stats::BuildDatasets(external[e].table, spec));
     external_datasets.push_back(&external[e].datasets);
@@ -434,7 +440,7 @@ common::Status RunInProcess(const std::string& spec_path,
     external_aggregators.push_back(std::move(all));
   }
   for (std::size_t e = 0; e < externals.size(); ++e) {
-    cohorts.external_sites.push_back({external[e].name, &external_aggregators[e]});
+    cohorts.external_sites.push_back({external[e].name, &external_aggregators[e], true});
   }
   if (externals.size() > 1) cohorts.external_pooled = &external_aggregators.back();
 
@@ -564,14 +570,16 @@ common::Status WriteStudyOutputs(const protocols::StudySpec& spec, const ModelCo
 }
 
 common::Status RunFitPooled(const std::string& spec_path, const std::string& data_path,
-                            const std::string& out_dir, std::ostream& progress) {
-  return RunInProcess(spec_path, {{"pooled", data_path}}, {}, "pooled", out_dir, progress);
+                            const std::string& out_dir, std::ostream& progress,
+                            const InProcessHooks& hooks) {
+  return RunInProcess(spec_path, {{"pooled", data_path}}, {}, "pooled", out_dir, progress, hooks);
 }
 
 common::Status RunSimulate(const std::string& spec_path,
                            const std::vector<std::pair<std::string, std::string>>& sites,
                            const std::string& out_dir, std::ostream& progress,
-                           const std::vector<std::pair<std::string, std::string>>& externals) {
+                           const std::vector<std::pair<std::string, std::string>>& externals,
+                           const InProcessHooks& hooks) {
   if (sites.empty()) return common::InvalidArgument("simulate: give at least one --site NAME=DATA");
   std::set<std::string> names;
   for (const auto& [name, path] : sites) {
@@ -592,7 +600,7 @@ common::Status RunSimulate(const std::string& spec_path,
     }
     if (path.empty()) return common::InvalidArgument("site \"" + name + "\": no data file");
   }
-  return RunInProcess(spec_path, sites, externals, "simulate", out_dir, progress);
+  return RunInProcess(spec_path, sites, externals, "simulate", out_dir, progress, hooks);
 }
 
 }  // namespace fedrad::coordinator

@@ -185,6 +185,8 @@ const char* StatKindName(StatKind kind) {
       return "placement_sums";
     case StatKind::kThresholdCounts:
       return "threshold_counts";
+    case StatKind::kLocalEvaluation:
+      return "local_evaluation";
   }
   return "unknown";
 }
@@ -192,18 +194,20 @@ const char* StatKindName(StatKind kind) {
 StatKind KindOf(const stats::StatRequest& request) {
   // In the order of the StatRequest alternatives (providers.hpp).
   static constexpr StatKind kByIndex[] = {
-      StatKind::kMoments,       StatKind::kLogistic,       StatKind::kSvm,
-      StatKind::kDeviance,      StatKind::kScoreHistogram, StatKind::kPlatt,
-      StatKind::kGridHistogram, StatKind::kPlacementSums,  StatKind::kThresholdCounts};
+      StatKind::kMoments,        StatKind::kLogistic,       StatKind::kSvm,
+      StatKind::kDeviance,       StatKind::kScoreHistogram, StatKind::kPlatt,
+      StatKind::kGridHistogram,  StatKind::kPlacementSums,  StatKind::kThresholdCounts,
+      StatKind::kLocalEvaluation};
   static_assert(std::size(kByIndex) == std::variant_size_v<stats::StatRequest>,
                 "every statistic request type needs its policy kind");
   return kByIndex[request.index()];
 }
 
 std::vector<StatKind> AllStatKinds() {
-  return {StatKind::kMoments,       StatKind::kLogistic,       StatKind::kSvm,
-          StatKind::kDeviance,      StatKind::kScoreHistogram, StatKind::kPlatt,
-          StatKind::kGridHistogram, StatKind::kPlacementSums,  StatKind::kThresholdCounts};
+  return {StatKind::kMoments,        StatKind::kLogistic,       StatKind::kSvm,
+          StatKind::kDeviance,       StatKind::kScoreHistogram, StatKind::kPlatt,
+          StatKind::kGridHistogram,  StatKind::kPlacementSums,  StatKind::kThresholdCounts,
+          StatKind::kLocalEvaluation};
 }
 
 bool Policy::Allows(StatKind kind) const {
@@ -229,7 +233,8 @@ Result<Policy> ParsePolicy(const nlohmann::json& document, const std::string& so
     if (!ParseKind(names[i], &kind)) {
       errors.Add(pointer,
                  "expected one of moments, logistic, svm, deviance, score_histogram, "
-                 "platt, grid_histogram, placement_sums, threshold_counts, got " +
+                 "platt, grid_histogram, placement_sums, threshold_counts, "
+                 "local_evaluation, got " +
                      Quote(names[i]));
     } else if (policy.Allows(kind)) {
       errors.Add(pointer, "duplicate statistic " + Quote(names[i]));
@@ -328,6 +333,33 @@ Status CheckBatch(const Policy& policy, const stats::Datasets& datasets,
                     "disclosure policy: " + name + ": the dataset has " + std::to_string(n) +
                         " rows, below min_cohort_size " + std::to_string(policy.min_cohort_size) +
                         " (" + RuleOf(policy, "min_cohort_size") + ")");
+    }
+    if (const auto* local = std::get_if<stats::LocalEvaluationRequest>(&request)) {
+      // A release of one site's metrics: the cohort behind it must be large
+      // enough as a whole and in each class.
+      GroupCount cohort;
+      for (const RowSubset& subset : local->rows) {
+        auto rows = stats::SelectRows(table, subset);
+        if (!rows.ok()) return rows.status().Wrap(name);
+        cohort.rows += static_cast<std::int64_t>(rows->size());
+        for (Eigen::Index i : *rows) cohort.positives += table.y(i) > 0.5 ? 1 : 0;
+      }
+      const std::int64_t negatives = cohort.rows - cohort.positives;
+      if (cohort.rows < policy.min_cohort_size) {
+        return Refuse("min_cohort_size", rule,
+                      "disclosure policy: " + name + ": local evaluation of " +
+                          std::to_string(cohort.rows) + " rows, below min_cohort_size " +
+                          std::to_string(policy.min_cohort_size) + " (" +
+                          RuleOf(policy, "min_cohort_size") + ")");
+      }
+      if (cohort.positives < k || negatives < k) {
+        return Refuse("min_count_per_cell", rule,
+                      "disclosure policy: " + name + ": local evaluation of " +
+                          std::to_string(cohort.positives) + " cases and " +
+                          std::to_string(negatives) + " controls; each class needs at least " +
+                          "min_count_per_cell " + std::to_string(k) + " (" +
+                          RuleOf(policy, "min_count_per_cell") + ")");
+      }
     }
     for (const RowSubset& subset : SubsetsOf(request)) {
       auto groups = GroupsOf(table, subset);
@@ -528,6 +560,11 @@ Result<std::string> ReviewStudy(const std::string& spec_path, const Policy& poli
       {StatKind::kThresholdCounts, true,
        "evaluation: TP/FP/TN/FN at a fixed threshold, squared error and calibration-bin "
        "counts and sums"},
+      {StatKind::kLocalEvaluation,
+       std::any_of(spec.sites.begin(), spec.sites.end(), [](const auto& s) { return s.external; }),
+       "evaluation of a cohort this site holds alone (an external site): its AUC, DeLong "
+       "placement sums, ROC curve points, TP/FP/TN/FN at the training threshold, Brier score, "
+       "calibration bins, intercept and slope, IN THE CLEAR"},
   };
   bool refused = false;
   for (const Line& line : lines) {

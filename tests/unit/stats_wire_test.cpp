@@ -451,8 +451,8 @@ std::vector<Malformed> MalformedBatches() {
       },
       "");  // fixed below
   add(
-      "type_unknown", [](R& r) { r.arrays[0].i64[5] = 10; },
-      "stats_batch request 1: type is 10 at i64[5], expected [1, 9]");
+      "type_unknown", [](R& r) { r.arrays[0].i64[5] = 11; },
+      "stats_batch request 1: type is 11 at i64[5], expected [1, 10]");
   add(
       "dataset_index", [](R& r) { r.arrays[0].i64[6] = 2; },
       "stats_batch request 1 (logistic): dataset is 2 at i64[6], expected [0, 1]");
@@ -608,6 +608,19 @@ TEST(StatsBatchSeedCorpusTest, SeedsAreUpToDate) {
     seeds.emplace_back(
         "valid_evaluation.bin",
         Container(EncodeStatsBatch("job-1", 3, EvaluationRequests(datasets)).value()));
+  }
+  {
+    // A single-site evaluation (type 10): two models, fine grid, 5 bins.
+    LocalEvaluationRequest local;
+    local.rows = {RowSubset{}};
+    local.models = {{"", {Scorer({0, 2}, true, 0.5)}}, {"third", {Scorer({1}, false, -0.3)}}};
+    local.grid_size = kFineGridSize;
+    local.thresholds = {0.25, 0.5};
+    local.calibration_bins = 5;
+    local.max_curve_points = 501;
+    local.dataset = "third";
+    seeds.emplace_back("valid_local_evaluation.bin",
+                       Container(EncodeStatsBatch("job-1", 5, {local}).value()));
   }
   for (Malformed& m : MalformedBatches()) {
     if (m.name == "arrays_2d") m.request.arrays[1].shape = {7, 1};

@@ -259,6 +259,8 @@ Result<std::vector<double>> Compute(const LocalTable& table, const StatRequest& 
             return ComputeGridHistogram(table, models, r);
           } else if constexpr (std::is_same_v<T, PlacementSumsRequest>) {
             return ComputePlacementSums(table, models, r);
+          } else if constexpr (std::is_same_v<T, LocalEvaluationRequest>) {
+            return ComputeLocalEvaluation(table, models, r);
           } else {
             static_assert(std::is_same_v<T, ThresholdCountsRequest>);
             return ComputeThresholdCounts(table, models, r);
@@ -288,7 +290,8 @@ Result<std::vector<double>> Compute(const DatasetViews& datasets, const StatRequ
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, GridHistogramRequest> ||
                       std::is_same_v<T, PlacementSumsRequest> ||
-                      std::is_same_v<T, ThresholdCountsRequest>) {
+                      std::is_same_v<T, ThresholdCountsRequest> ||
+                      std::is_same_v<T, LocalEvaluationRequest>) {
           std::vector<const LocalTable*> models;
           for (std::size_t m = 0; m < r.models.size(); ++m) {
             auto model_table = find(r.models[m].dataset);
@@ -299,6 +302,8 @@ Result<std::vector<double>> Compute(const DatasetViews& datasets, const StatRequ
             return ComputeGridHistogram(*table, models, r);
           } else if constexpr (std::is_same_v<T, PlacementSumsRequest>) {
             return ComputePlacementSums(*table, models, r);
+          } else if constexpr (std::is_same_v<T, LocalEvaluationRequest>) {
+            return ComputeLocalEvaluation(*table, models, r);
           } else {
             return ComputeThresholdCounts(*table, models, r);
           }
@@ -322,7 +327,8 @@ StatRequest Scoped(StatRequest request, const std::string& dataset, int outer_fo
           for (auto& rows : r.rows) rows.outer_fold = outer_fold;
         } else if constexpr (std::is_same_v<T, GridHistogramRequest> ||
                              std::is_same_v<T, PlacementSumsRequest> ||
-                             std::is_same_v<T, ThresholdCountsRequest>) {
+                             std::is_same_v<T, ThresholdCountsRequest> ||
+                             std::is_same_v<T, LocalEvaluationRequest>) {
           for (auto& rows : r.rows) rows.outer_fold = outer_fold;
           for (auto& model : r.models) model.dataset = dataset;
         } else {
@@ -357,6 +363,11 @@ std::size_t ResultSize(const StatRequest& request, int num_features) {
   if (const auto* r = std::get_if<ThresholdCountsRequest>(&request)) {
     return ThresholdCountsLayout{static_cast<int>(r->models.size()),
                                  std::max(r->calibration_bins, 0)}
+        .Size();
+  }
+  if (const auto* r = std::get_if<LocalEvaluationRequest>(&request)) {
+    return LocalEvaluationLayout{static_cast<int>(r->models.size()),
+                                 std::max(r->calibration_bins, 0), std::max(r->max_curve_points, 0)}
         .Size();
   }
   const std::size_t k = std::get<SvmRequest>(request).columns.size();

@@ -318,6 +318,35 @@ Result<protocols::SecAggConfig> SecAggConfigOf(const protocols::StudySpec& spec)
   return config;
 }
 
+Result<protocols::SecAggConfig> ExternalSecAggConfigOf(const protocols::StudySpec& spec) {
+  const std::string where = "study spec of study \"" + spec.study_id + "\"";
+  protocols::SecAggConfig config;
+  config.study_id = spec.study_id + "/external";
+  for (const protocols::StudySiteSpec& site : spec.sites) {
+    if (!site.external) continue;
+    auto key = ParseSignPublicKey(site.sign_public_hex);
+    if (!key.ok()) return key.status().Wrap(where + ": site \"" + site.id + "\"");
+    config.sites.push_back(protocols::SecAggParticipant{site.id, *key});
+  }
+  if (config.sites.size() < 2) {
+    return common::InvalidArgument(where +
+                                   ": secure rounds over the external sites need at least "
+                                   "two of them, the spec lists " +
+                                   std::to_string(config.sites.size()));
+  }
+  config.threshold = 0;
+  config.min_sites = static_cast<std::size_t>(spec.privacy.min_sites);
+  config.allow_fewer_sites = spec.privacy.allow_fewer_sites;
+  config.fractional_bits = kSecureFractionalBits;
+  config.vector_length = 0;
+  protocols::SecAggConfig check = config;
+  check.vector_length = 1;
+  if (auto s = protocols::ValidateSecAggConfig(check); !s.ok()) {
+    return s.Wrap(where + " (its external sites and privacy section)");
+  }
+  return config;
+}
+
 // ---- the site's side ----
 
 Result<SecureRoundSite> SecureRoundSite::Create(protocols::SecAggConfig config,

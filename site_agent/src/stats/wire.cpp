@@ -31,6 +31,7 @@ enum TypeCode : std::int64_t {
   kGridHistogram = 7,
   kPlacementSums = 8,
   kThresholdCounts = 9,
+  kLocalEvaluation = 10,
 };
 
 constexpr std::size_t kMaxDatasets = 64;
@@ -38,6 +39,7 @@ constexpr std::int64_t kMaxIndex = std::numeric_limits<std::int32_t>::max();
 constexpr std::int64_t kMinBins = 2;
 constexpr std::int64_t kMaxBins = 65536;
 constexpr auto kMaxModels = static_cast<std::int64_t>(kMaxEvalModels);
+constexpr int kMaxNewtonSteps = 1000;
 
 const char* TypeName(std::int64_t code) {
   switch (code) {
@@ -59,6 +61,8 @@ const char* TypeName(std::int64_t code) {
       return "placement_sums";
     case kThresholdCounts:
       return "threshold_counts";
+    case kLocalEvaluation:
+      return "local_evaluation";
     default:
       return "unknown";
   }
@@ -73,7 +77,8 @@ static_assert(std::is_same_v<std::variant_alternative_t<0, StatRequest>, Moments
               std::is_same_v<std::variant_alternative_t<5, StatRequest>, PlattRequest> &&
               std::is_same_v<std::variant_alternative_t<6, StatRequest>, GridHistogramRequest> &&
               std::is_same_v<std::variant_alternative_t<7, StatRequest>, PlacementSumsRequest> &&
-              std::is_same_v<std::variant_alternative_t<8, StatRequest>, ThresholdCountsRequest>);
+              std::is_same_v<std::variant_alternative_t<8, StatRequest>, ThresholdCountsRequest> &&
+              std::is_same_v<std::variant_alternative_t<9, StatRequest>, LocalEvaluationRequest>);
 std::int64_t TypeCodeOf(const StatRequest& request) {
   return static_cast<std::int64_t>(request.index()) + 1;
 }
@@ -87,7 +92,8 @@ std::vector<std::string> DatasetsOf(const StatRequest& request) {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, GridHistogramRequest> ||
                       std::is_same_v<T, PlacementSumsRequest> ||
-                      std::is_same_v<T, ThresholdCountsRequest>) {
+                      std::is_same_v<T, ThresholdCountsRequest> ||
+                      std::is_same_v<T, LocalEvaluationRequest>) {
           for (const EvalModel& m : r.models) names.push_back(m.dataset);
         }
       },
@@ -325,6 +331,39 @@ class BatchWriter {
     f64_.insert(f64_.end(), r.thresholds.begin(), r.thresholds.end());
     return Status::Ok();
   }
+  // local_evaluation: i64 grid_size bins max_iterations max_curve_points
+  // evaluation; f64 thresholds[R] tolerance.
+  Status Write(const LocalEvaluationRequest& r) {
+    if (r.grid_size < 2 || r.grid_size > kMaxGridSize) {
+      return Fail("grid_size must be in [2, " + std::to_string(kMaxGridSize) + "], got " +
+                  std::to_string(r.grid_size));
+    }
+    if (r.calibration_bins < 0 || r.calibration_bins > kMaxCalibrationBins) {
+      return Fail("calibration_bins must be in [0, " + std::to_string(kMaxCalibrationBins) +
+                  "], got " + std::to_string(r.calibration_bins));
+    }
+    if (r.calibration_max_iterations < 1 || r.calibration_max_iterations > kMaxNewtonSteps) {
+      return Fail("calibration_max_iterations must be in [1, " + std::to_string(kMaxNewtonSteps) +
+                  "], got " + std::to_string(r.calibration_max_iterations));
+    }
+    if (r.max_curve_points < 2 || r.max_curve_points > kMaxCurvePoints) {
+      return Fail("max_curve_points must be in [2, " + std::to_string(kMaxCurvePoints) + "], got " +
+                  std::to_string(r.max_curve_points));
+    }
+    if (!(r.calibration_tolerance > 0.0)) {
+      return Fail("calibration_tolerance must be > 0");
+    }
+    i64_.insert(i64_.end(), {r.grid_size, r.calibration_bins, r.calibration_max_iterations,
+                             r.max_curve_points});
+    FEDRAD_RETURN_IF_ERROR(Evaluation(r.rows, r.models));
+    if (r.thresholds.size() != r.models.size()) {
+      return Fail(std::to_string(r.thresholds.size()) + " thresholds for " +
+                  std::to_string(r.models.size()) + " models (one per model)");
+    }
+    f64_.insert(f64_.end(), r.thresholds.begin(), r.thresholds.end());
+    f64_.push_back(r.calibration_tolerance);
+    return Status::Ok();
+  }
 
   const std::map<std::string, std::int64_t>& dataset_index_;
   std::string where_;
@@ -345,7 +384,7 @@ class BatchReader {
   Result<StatRequest> Read(std::size_t index) {
     where_ = "stats_batch request " + std::to_string(index);
     std::int64_t type = 0;
-    FEDRAD_RETURN_IF_ERROR(Int("type", kMoments, kThresholdCounts, &type));
+    FEDRAD_RETURN_IF_ERROR(Int("type", kMoments, kLocalEvaluation, &type));
     where_ += std::string(" (") + TypeName(type) + ")";
     std::int64_t dataset = 0;
     FEDRAD_RETURN_IF_ERROR(
@@ -463,6 +502,30 @@ class BatchReader {
         FEDRAD_RETURN_IF_ERROR(
             Doubles("thresholds", static_cast<std::int64_t>(r.models.size()), &thresholds));
         r.thresholds.assign(thresholds.data(), thresholds.data() + thresholds.size());
+        return StatRequest(std::move(r));
+      }
+      case kLocalEvaluation: {
+        LocalEvaluationRequest r;
+        r.dataset = name;
+        std::int64_t bins = 0;
+        std::int64_t iterations = 0;
+        std::int64_t points = 0;
+        FEDRAD_RETURN_IF_ERROR(Int("grid_size", 2, kMaxGridSize, &r.grid_size));
+        FEDRAD_RETURN_IF_ERROR(Int("calibration_bins", 0, kMaxCalibrationBins, &bins));
+        FEDRAD_RETURN_IF_ERROR(Int("calibration_max_iterations", 1, kMaxNewtonSteps, &iterations));
+        FEDRAD_RETURN_IF_ERROR(Int("max_curve_points", 2, kMaxCurvePoints, &points));
+        r.calibration_bins = static_cast<int>(bins);
+        r.calibration_max_iterations = static_cast<int>(iterations);
+        r.max_curve_points = static_cast<int>(points);
+        FEDRAD_RETURN_IF_ERROR(Evaluation(&r.rows, &r.models));
+        Eigen::VectorXd thresholds;
+        FEDRAD_RETURN_IF_ERROR(
+            Doubles("thresholds", static_cast<std::int64_t>(r.models.size()), &thresholds));
+        r.thresholds.assign(thresholds.data(), thresholds.data() + thresholds.size());
+        FEDRAD_RETURN_IF_ERROR(Double("calibration_tolerance", &r.calibration_tolerance));
+        if (!(r.calibration_tolerance > 0.0)) {
+          return Fail("calibration_tolerance must be > 0");
+        }
         return StatRequest(std::move(r));
       }
       default: {  // kPlatt (Int() checked the range)

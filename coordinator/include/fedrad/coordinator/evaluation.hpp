@@ -39,10 +39,16 @@
 //   held-out rows of fold f (RowSubset kind held-out, fold f): the
 //   out-of-fold probabilities of the nested CV, pooled over the training
 //   sites.
-// A single external site uses the same grid rounds through an aggregator
-// over that one site (mode "pooled_grid", cohort kind "external_site"): the
-// exact unbinned "site_local" release (the site runs LocalRocAnalysis and
-// sends only its result) needs a request type that is not there yet.
+// A single external site (ExternalSiteCohort::local, what `fedrad simulate`
+// and the live coordinator use) is asked one LocalEvaluationRequest
+// (providers.hpp): it runs the rounds above on its own rows with the same
+// kernels (evaluation_kernels.hpp; its PlacementSums against its own
+// histograms, its own recalibration Newton) and releases only n1, n0, the
+// placement sums, its grid ROC curve, the counts at the fixed thresholds
+// and the calibration fit (mode "site_local"); the numbers are those of the
+// pooled rounds over that site alone, bit for bit (same grid, same sums).
+// Without `local` the grid rounds run over that one site (mode
+// "pooled_grid").
 // A cohort with one class only gets counts and threshold metrics, no AUC
 // (NaN) and no round 2.
 //
@@ -99,6 +105,13 @@ common::Result<std::vector<EvaluationModel>> EvaluationModelsOf(const StudyPlan&
 struct ExternalSiteCohort {
   std::string site_id;
   Aggregator* aggregator = nullptr;  // over this one site
+  // true: the site evaluates its cohort itself (one LocalEvaluationRequest,
+  // mode "site_local": no histogram leaves it); false: the pooled grid
+  // rounds over this one site (mode "pooled_grid"; its histograms leave it,
+  // so a site's disclosure gate normally refuses them in the clear). The
+  // aggregator must reach exactly this one site: a local evaluation is a
+  // release, not a sum (both aggregators refuse it over several sites).
+  bool local = false;
 };
 
 struct EvaluationCohorts {
@@ -113,6 +126,7 @@ struct EvaluationOptions {
   int calibration_bins = 10;                                  // B in [0, 1000]
   int calibration_max_iterations = 50;                        // Newton steps
   double calibration_tolerance = 1e-10;                       // on max |gradient| / n
+  int max_curve_points = 2001;  // M: ROC points a local evaluation releases per model
 };
 
 struct ModelThreshold {

@@ -47,6 +47,7 @@
 
 #include "fedrad/common/status.hpp"
 #include "fedrad/site_agent/stats/delong_site.hpp"
+#include "fedrad/site_agent/stats/evaluation_kernels.hpp"
 
 namespace fedrad::coordinator {
 
@@ -115,6 +116,17 @@ common::Result<RocAnalysis> PooledRocAnalysis(const site_agent::stats::ScoreGrid
                                               int num_models,
                                               const std::vector<double>& pooled_histograms,
                                               const std::vector<double>& pooled_placement_sums);
+
+// A single site's release (site_agent::stats::LocalEvaluationLayout): its
+// placement sums against its own histograms (PlacementSumsLayout) and its
+// grid ROC curves (GridCurveOf, without the +inf end; tied_pairs set). Gives
+// exactly what PooledRocAnalysis gives on that site's histograms alone (the
+// same integer sums enter the same formulas), except a curve the site
+// thinned. kInvalidArgument for sizes, non-integers, an empty class,
+// inconsistent sums or a curve that is not a ROC curve of the cohort.
+common::Result<RocAnalysis> ReleasedRocAnalysis(
+    int num_models, const std::vector<double>& placement_sums,
+    const std::vector<site_agent::stats::GridCurve>& curves);
 
 // Single-site (local) mode: exact and unbinned from raw scores (n × R,
 // column r = model r) and labels in {0, 1}. kInvalidArgument for a bad

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <ostream>
 #include <string>
@@ -27,6 +28,7 @@
 #include "fedrad/coordinator/aggregator.hpp"
 #include "fedrad/coordinator/pipeline.hpp"
 #include "fedrad/protocols/study_spec.hpp"
+#include "fedrad/site_agent/stats/feature_table.hpp"
 
 namespace fedrad::coordinator {
 
@@ -53,17 +55,32 @@ common::Status WriteStudyOutputs(const protocols::StudySpec& spec, const ModelCo
                                  const StudyRun& run, const RunProvenance& provenance,
                                  const std::string& out_dir);
 
+// What the CLI adds to fit / simulate (the coordinator library does not link
+// the site's radiomics): `prepare_spec` is applied to the loaded spec (e.g.
+// site_agent::ResolveStudyFeatureDictionary: the feature dictionary of a spec
+// with a data_dictionary); `load_table` reads the DATA of one site (name,
+// DATA, spec; default stats::ReadFeatureTable(DATA)), e.g. a folder with a
+// clinical CSV and a manifest (site_agent::BuildStudyTableFrom).
+struct InProcessHooks {
+  std::function<common::Status(protocols::StudySpec*)> prepare_spec;
+  std::function<common::Result<site_agent::stats::FeatureTable>(
+      const std::string& site, const std::string& data, const protocols::StudySpec& spec)>
+      load_table;
+};
+
 // `fedrad fit --pooled DATA --spec SPEC --out DIR`. Both write the models,
 // study.json, results.json and report.html (study_results.hpp) and print the
 // results table.
 common::Status RunFitPooled(const std::string& spec_path, const std::string& data_path,
-                            const std::string& out_dir, std::ostream& progress);
+                            const std::string& out_dir, std::ostream& progress,
+                            const InProcessHooks& hooks = {});
 // `fedrad simulate --spec SPEC --site NAME=DATA ... [--external NAME=DATA ...] --out DIR`.
 // External sites take no part in the fit; the frozen models are evaluated on
 // each of them and on all of them together (results.json, report.html).
 common::Status RunSimulate(const std::string& spec_path,
                            const std::vector<std::pair<std::string, std::string>>& sites,
                            const std::string& out_dir, std::ostream& progress,
-                           const std::vector<std::pair<std::string, std::string>>& externals = {});
+                           const std::vector<std::pair<std::string, std::string>>& externals = {},
+                           const InProcessHooks& hooks = {});
 
 }  // namespace fedrad::coordinator

@@ -32,7 +32,10 @@
 //     are each a safe count, and so are their numbers of rows of class 0 and
 //     of class 1 (Σ y is in every moments result, and derivable from the
 //     logistic gradient);
-//   - the statistic kind is allowed, and the round is within max_rounds.
+//   - the statistic kind is allowed, and the round is within max_rounds;
+//   - for local_evaluation (a release of one site's evaluation metrics):
+//     the selected rows number at least min_cohort_size, and each class
+//     among them at least min_count_per_cell (none empty).
 // CheckResults, after computing and before sending, requires every released
 // count to be safe: the active-set size |I| (|Q| for the Huberised hinge) of
 // an SVM result, whose Hessian Σ_I u_i u_iᵀ over a single active row would be
@@ -72,12 +75,16 @@ enum class StatKind {
   kPlatt,
   kGridHistogram,
   kPlacementSums,
-  kThresholdCounts
+  kThresholdCounts,
+  kLocalEvaluation
 };
 
 // "moments", "logistic", "svm", "deviance", "score_histogram", "platt",
 // "grid_histogram", "placement_sums", "threshold_counts" (the evaluation's
-// requests, docs/methods.md §10).
+// requests, docs/methods.md §10), "local_evaluation" (a cohort this site
+// holds alone, e.g. as the study's only external site: AUC, DeLong sums, ROC
+// points, confusion counts, Brier and calibration of its own rows; allowed by
+// default, see docs/security.md "Single-site release").
 const char* StatKindName(StatKind kind);
 StatKind KindOf(const stats::StatRequest& request);
 std::vector<StatKind> AllStatKinds();

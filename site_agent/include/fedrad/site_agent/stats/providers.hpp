@@ -234,9 +234,96 @@ struct ThresholdCountsLayout {
   std::size_t Size() const { return static_cast<std::size_t>(num_models) * Block(); }
 };
 
-using StatRequest = std::variant<MomentsRequest, LogisticRequest, SvmRequest, DevianceRequest,
-                                 ScoreHistogramRequest, PlattRequest, GridHistogramRequest,
-                                 PlacementSumsRequest, ThresholdCountsRequest>;
+// Single-site evaluation (issue 6 item 1a, docs/methods.md §10): a cohort
+// held by ONE site (e.g. one external hospital) is evaluated by that site
+// alone. The site scores its rows with the frozen models (as the other
+// evaluation requests), rounds them to the grid, and computes locally what
+// the pooled rounds would compute over it alone (GridHistogram, then
+// PlacementSums against its own histograms, ThresholdCounts at the fixed
+// thresholds, and per model the logistic recalibration fit by Newton on its
+// own PlattRequest sums, evaluation_kernels.hpp FitRecalibration); it
+// releases only the summaries below, never the histograms. The result is a
+// release, not a sum: the coordinator sends it to one site only (the
+// in-process and wire aggregators refuse it over several sites), in the
+// clear (a secure round of one site would hide nothing); a site answers it
+// only when its role in the approved spec is "external".
+struct LocalEvaluationRequest {
+  std::vector<RowSubset> rows;             // L parts (external cohorts: one, every row)
+  std::vector<EvalModel> models;           // R in [1, kMaxEvalModels], L scorers each
+  std::int64_t grid_size = kFineGridSize;  // G in [2, kMaxGridSize], probability scale
+  std::vector<double> thresholds;          // R probability thresholds (fixed on training data)
+  int calibration_bins = 10;               // B in [0, kMaxCalibrationBins]
+  int calibration_max_iterations = 50;     // Newton steps, in [1, 1000]
+  double calibration_tolerance = 1e-10;    // on max |gradient| / n, > 0
+  int max_curve_points = 2001;             // M in [2, kMaxCurvePoints]
+  std::string dataset;                     // the table whose rows the parts select
+};
+
+inline constexpr int kMaxCurvePoints = 100001;
+
+// Layout of a LocalEvaluationRequest result (R models, B bins, M curve
+// points), every entry finite:
+//   [placement]  PlacementSumsLayout{R} (size 2 + 2R + 2R²): n1, n0 and the
+//                integer-scaled DeLong placement sums of the site's rows
+//                against its own histograms: the sufficient statistics of
+//                AUC_r (= ΣP10_r / (2·N0·N1)) and of S10, S01 for every
+//                model and pair of models (roc.hpp); all 0 except n1, n0
+//                when a class is empty.
+//   per model r: [tied_r, c_r, t_1..t_M, tp_1..tp_M, fp_1..fp_M]
+//                tied_r = Σ_k cases_k·controls_k over grid cells (the AUC
+//                binning bound is ½·tied_r/(N1·N0)); c_r ≤ M points of the
+//                grid ROC curve, ascending threshold t (a grid value), tp/fp
+//                = rows with grid score ≥ t; entries past c_r are 0. The
+//                curve has one point per occupied grid cell; when there are
+//                more than M, M of them are released (evenly spaced in
+//                rank, the first and the last kept), which changes the plot
+//                only (AUC and variances come from the placement sums). The
+//                final (t = +inf, 0, 0) point is implied.
+//   [counts]     ThresholdCountsLayout{R, B} at the request's thresholds
+//   per model r: [ok_r, α_r, β_r, reason_r]  calibration intercept α and
+//                slope β (ok_r = 1 when the fit converged; else ok_r = 0,
+//                α = β = 0 and reason_r = 1: fewer than 2 rows, 2: logit(p)
+//                does not vary, 3: no convergence).
+struct LocalEvaluationLayout {
+  int num_models = 0;
+  int bins = 0;
+  int curve_points = 0;  // M
+  std::size_t Placement() const { return 0; }
+  std::size_t PlacementSize() const {
+    const auto r = static_cast<std::size_t>(num_models);
+    return 2 + 2 * r + 2 * r * r;
+  }
+  std::size_t CurveBlock() const { return 2 + 3 * static_cast<std::size_t>(curve_points); }
+  std::size_t Tied(int r) const {
+    return PlacementSize() + static_cast<std::size_t>(r) * CurveBlock();
+  }
+  std::size_t CurveCount(int r) const { return Tied(r) + 1; }
+  std::size_t CurveThreshold(int r, int q) const {
+    return Tied(r) + 2 + static_cast<std::size_t>(q);
+  }
+  std::size_t CurveTp(int r, int q) const {
+    return CurveThreshold(r, q) + static_cast<std::size_t>(curve_points);
+  }
+  std::size_t CurveFp(int r, int q) const {
+    return CurveThreshold(r, q) + 2 * static_cast<std::size_t>(curve_points);
+  }
+  std::size_t Counts() const {
+    return PlacementSize() + static_cast<std::size_t>(num_models) * CurveBlock();
+  }
+  std::size_t CountsSize() const { return ThresholdCountsLayout{num_models, bins}.Size(); }
+  std::size_t CalibrationOk(int r) const {
+    return Counts() + CountsSize() + 4 * static_cast<std::size_t>(r);
+  }
+  std::size_t CalibrationIntercept(int r) const { return CalibrationOk(r) + 1; }
+  std::size_t CalibrationSlope(int r) const { return CalibrationOk(r) + 2; }
+  std::size_t CalibrationReason(int r) const { return CalibrationOk(r) + 3; }
+  std::size_t Size() const { return CalibrationOk(num_models); }
+};
+
+using StatRequest =
+    std::variant<MomentsRequest, LogisticRequest, SvmRequest, DevianceRequest,
+                 ScoreHistogramRequest, PlattRequest, GridHistogramRequest, PlacementSumsRequest,
+                 ThresholdCountsRequest, LocalEvaluationRequest>;
 
 // A site's tables by dataset name (one per model of a study).
 using Datasets = std::map<std::string, LocalTable>;
@@ -272,6 +359,11 @@ common::Result<std::vector<double>> ComputePlacementSums(
 common::Result<std::vector<double>> ComputeThresholdCounts(
     const LocalTable& rows_table, const std::vector<const LocalTable*>& model_tables,
     const ThresholdCountsRequest& request);
+// Defined in evaluation_kernels.cpp (it runs the other evaluation providers
+// and FitRecalibration on this site's rows only).
+common::Result<std::vector<double>> ComputeLocalEvaluation(
+    const LocalTable& rows_table, const std::vector<const LocalTable*>& model_tables,
+    const LocalEvaluationRequest& request);
 // Dispatches on the request type (the request's dataset is ignored: `table`
 // is used; for evaluation requests also for every model).
 common::Result<std::vector<double>> Compute(const LocalTable& table, const StatRequest& request);

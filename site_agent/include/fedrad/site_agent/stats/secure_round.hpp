@@ -93,6 +93,13 @@ common::Result<std::vector<std::vector<double>>> DecodeWideSums(
 // Ed25519 keys, threshold, min_sites, allow_fewer_sites; vector_length 0
 // (fixed per round). Errors name the spec and the site.
 common::Result<protocols::SecAggConfig> SecAggConfigOf(const protocols::StudySpec& spec);
+// The secure-aggregation group of the study's EXTERNAL sites (the rounds
+// that evaluate the frozen models on all external sites pooled, when there
+// are at least min_sites of them, or 2.. with allow_fewer_sites): the
+// spec's external sites in spec order, the default threshold floor(n/2) + 1,
+// the same min_sites / allow_fewer_sites. kInvalidArgument with fewer than
+// two external sites.
+common::Result<protocols::SecAggConfig> ExternalSecAggConfigOf(const protocols::StudySpec& spec);
 // Parses 64 hex digits into a 32-byte key.
 common::Result<protocols::PublicKey32> ParseSignPublicKey(const std::string& hex);
 
