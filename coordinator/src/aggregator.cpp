@@ -80,10 +80,10 @@ Result<std::vector<double>> InProcessAggregator::Sum(const StatRequest& request)
 common::Status InProcessAggregator::CountTraffic(const std::vector<StatRequest>& requests,
                                                  const std::vector<std::vector<double>>& totals) {
   if (requests.empty()) return common::Status::Ok();
-  FEDRAD_ASSIGN_OR_RETURN(auto request,
-                          site_agent::stats::EncodeStatsBatch(kStudyJobId, rounds_, requests));
-  FEDRAD_ASSIGN_OR_RETURN(auto reply,
-                          site_agent::stats::EncodeStatsResults(kStudyJobId, rounds_, totals));
+  FEDRAD_ASSIGN_OR_RETURN(auto request, site_agent::stats::EncodeStatsBatch(
+                                            kStudyJobId, rounds_ + round_id_offset_, requests));
+  FEDRAD_ASSIGN_OR_RETURN(auto reply, site_agent::stats::EncodeStatsResults(
+                                          kStudyJobId, rounds_ + round_id_offset_, totals));
   FEDRAD_ASSIGN_OR_RETURN(std::int64_t to, WireBytes(std::move(request)));
   FEDRAD_ASSIGN_OR_RETURN(std::int64_t from, WireBytes(std::move(reply)));
   bytes_to_ += to;
@@ -108,6 +108,12 @@ Result<std::vector<std::vector<double>>> InProcessAggregator::SumBatch(
 }
 
 Result<std::vector<double>> InProcessAggregator::SumOne(const StatRequest& request) const {
+  if (std::holds_alternative<site_agent::stats::LocalEvaluationRequest>(request) &&
+      sites_.size() != 1) {
+    return common::InvalidArgument(
+        "a local evaluation is one site's release, not a sum: this aggregator holds " +
+        std::to_string(sites_.size()) + " sites");
+  }
   const std::string& dataset = site_agent::stats::DatasetOf(request);
   std::vector<double> total;
   for (std::size_t s = 0; s < sites_.size(); ++s) {

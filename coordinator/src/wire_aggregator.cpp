@@ -150,11 +150,23 @@ Result<std::vector<double>> WireAggregator::Sum(const StatRequest& request) {
 
 Result<std::vector<std::vector<double>>> WireAggregator::SumBatch(
     const std::vector<StatRequest>& requests) {
-  const std::int64_t round_id = ++rounds_;
+  ++rounds_;
+  const std::int64_t round_id = options_.shared_round_ids != nullptr ? ++*options_.shared_round_ids
+                                                                     : rounds_ + round_id_offset_;
   last_failed_site_.clear();
   last_failure_was_refusal_ = false;
   if (requests.empty()) return std::vector<std::vector<double>>{};
   if (options_.sites.empty()) return common::FailedPrecondition("wire aggregator: no site");
+  for (const StatRequest& request : requests) {
+    if (std::holds_alternative<site_agent::stats::LocalEvaluationRequest>(request) &&
+        (options_.sites.size() != 1 || options_.secure)) {
+      return common::InvalidArgument(
+          "wire aggregator: a local evaluation is one site's release, sent in the clear to "
+          "exactly one site; this aggregator has " +
+          std::to_string(options_.sites.size()) + " site(s)" +
+          (options_.secure ? " and secure aggregation" : ""));
+    }
+  }
 
   std::vector<std::size_t> sizes;
   sizes.reserve(requests.size());

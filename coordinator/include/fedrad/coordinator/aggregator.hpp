@@ -49,6 +49,12 @@ class Aggregator {
   // in-process aggregator reports what the wire would carry.
   virtual std::int64_t bytes_to_each_site() const { return 0; }
   virtual std::int64_t bytes_from_each_site() const { return 0; }
+  // From now on, number rounds on the wire from offset + 1 on (offset +
+  // this aggregator's rounds): a resumed study (round_journal.hpp) continues
+  // the round ids of the rounds it replayed from its journal, so its
+  // messages are those of an uninterrupted run. rounds() is unchanged.
+  // Default: ignored (an aggregator that puts no round id anywhere).
+  virtual void SetRoundIdOffset(std::int64_t offset) { (void)offset; }
 };
 
 // Sums over tables held in this process. The tables must outlive it.
@@ -75,6 +81,7 @@ class InProcessAggregator final : public Aggregator {
   // (job id kStudyJobId), see aggregator.cpp.
   std::int64_t bytes_to_each_site() const override { return bytes_to_; }
   std::int64_t bytes_from_each_site() const override { return bytes_from_; }
+  void SetRoundIdOffset(std::int64_t offset) override { round_id_offset_ = offset - rounds_; }
 
  private:
   common::Result<std::vector<double>> SumOne(const site_agent::stats::StatRequest& request) const;
@@ -90,6 +97,7 @@ class InProcessAggregator final : public Aggregator {
   std::vector<std::map<std::string, const site_agent::stats::LocalTable*>> sites_;
   int num_features_ = 0;
   std::int64_t rounds_ = 0;
+  std::int64_t round_id_offset_ = 0;  // round id = rounds_ + round_id_offset_
   std::int64_t bytes_to_ = 0;
   std::int64_t bytes_from_ = 0;
 };
@@ -114,6 +122,7 @@ class ScopedAggregator final : public Aggregator {
   std::int64_t rounds() const override { return base_.rounds(); }
   std::int64_t bytes_to_each_site() const override { return base_.bytes_to_each_site(); }
   std::int64_t bytes_from_each_site() const override { return base_.bytes_from_each_site(); }
+  void SetRoundIdOffset(std::int64_t offset) override { base_.SetRoundIdOffset(offset); }
 
  private:
   Aggregator& base_;

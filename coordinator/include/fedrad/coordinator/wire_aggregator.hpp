@@ -41,6 +41,13 @@ struct WireAggregatorOptions {
   // the same list); `sites` must be among them (all of them, or those left
   // after a site was excluded).
   std::optional<protocols::SecAggConfig> secure;
+  // Round ids shared by several aggregators of one job (the training sites',
+  // each external site's, the external sites' pooled): when set, each round
+  // takes the id ++*shared_round_ids, so ids stay unique and increasing
+  // within the job (the sites cache replies and order secure rounds by id);
+  // else this aggregator's own count. rounds() counts this aggregator's
+  // rounds either way.
+  std::int64_t* shared_round_ids = nullptr;
 };
 
 class WireAggregator final : public Aggregator {
@@ -54,6 +61,9 @@ class WireAggregator final : public Aggregator {
   std::int64_t rounds() const override { return rounds_; }
   std::int64_t bytes_to_each_site() const override { return bytes_to_; }
   std::int64_t bytes_from_each_site() const override { return bytes_from_; }
+  // Own round ids continue from offset + 1 (a resumed study); with
+  // options.shared_round_ids the owner of that counter sets it instead.
+  void SetRoundIdOffset(std::int64_t offset) override { round_id_offset_ = offset - rounds_; }
 
   // The site that made the last round fail ("" if none or not one site's
   // fault), and whether it failed by a disclosure-gate refusal (ERROR code
@@ -66,6 +76,7 @@ class WireAggregator final : public Aggregator {
   SessionManager* sessions_;
   WireAggregatorOptions options_;
   std::int64_t rounds_ = 0;
+  std::int64_t round_id_offset_ = 0;
   std::int64_t bytes_to_ = 0;
   std::int64_t bytes_from_ = 0;
   std::string last_failed_site_;
