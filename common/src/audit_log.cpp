@@ -345,8 +345,20 @@ Result<std::uint64_t> AuditLog::AppendLocked(AuditEntry entry) {
   std::string line = AuditCanonicalLine(record);
   const std::string hash = Sha256Hex(line);
   line += '\n';
+  // A write that fails part-way (disk full, file size limit) must not leave
+  // half a record: the file is cut back to its last complete line, so the
+  // log stays verifiable and the party stops with an intact trail.
+  const off_t before = ::lseek(fd_, 0, SEEK_END);
   if (int err = internal::WriteAll(fd_, line.data(), line.size()); err != 0) {
-    return ErrnoStatus(err, path_ + ": cannot append audit record " + std::to_string(record.seq));
+    std::string detail = path_ + ": cannot append audit record " + std::to_string(record.seq);
+    if (before >= 0 && ::ftruncate(fd_, before) == 0) {
+      detail += " (nothing of it was kept; the log ends with record " +
+                std::to_string(last_seq_) + ")";
+    } else {
+      detail += " (and cutting the partial record failed: fedrad audit verify will report a "
+                "truncated last line)";
+    }
+    return ErrnoStatus(err, detail);
   }
   last_seq_ = record.seq;
   last_hash_ = hash;
