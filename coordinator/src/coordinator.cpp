@@ -4,6 +4,9 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -14,6 +17,7 @@
 #include "fedrad/common/sodium_init.hpp"
 #include "fedrad/common/version.hpp"
 #include "fedrad/coordinator/pipeline.hpp"
+#include "fedrad/coordinator/round_journal.hpp"
 #include "fedrad/coordinator/session_manager.hpp"
 #include "fedrad/coordinator/study_results.hpp"
 #include "fedrad/coordinator/study_runner.hpp"
@@ -131,6 +135,39 @@ protocols::JobOffer StudyOffer(const protocols::StudySpec& spec, const std::stri
   return offer;
 }
 
+// The first provenance field (docs/protocol.md 4.4) on which the sites
+// differ, as "radiomics_params_sha256: hospital_a has \"..\", hospital_b has
+// \"..\"" (sites grouped by value), or "" when they all agree. A missing or
+// non-string field counts as "".
+std::string ProvenanceDifference(const std::vector<std::string>& sites,
+                                 const std::map<std::string, nlohmann::json>& provenance) {
+  for (const char* field :
+       {"fedrad_version", "radiomics_params_sha256", "data_dictionary_sha256"}) {
+    std::map<std::string, std::vector<std::string>> by_value;  // value -> sites
+    for (const std::string& site : sites) {
+      std::string value;
+      const auto it = provenance.find(site);
+      if (it != provenance.end() && it->second.is_object() && it->second.contains(field) &&
+          it->second[field].is_string()) {
+        value = it->second[field].get<std::string>();
+      }
+      by_value[value].push_back(site);
+    }
+    if (by_value.size() <= 1) continue;
+    std::string text = std::string(field) + " differs:";
+    bool first = true;
+    for (const auto& [value, holders] : by_value) {
+      std::string names;
+      for (const std::string& site : holders) names += (names.empty() ? "" : ", ") + site;
+      text += std::string(first ? " " : "; ") + names + (holders.size() == 1 ? " has " : " have ") +
+              (value.empty() ? std::string("none") : "\"" + value + "\"");
+      first = false;
+    }
+    return text;
+  }
+  return {};
+}
+
 // Offers study job `job_id` and waits until enough sites accepted it. With
 // `restart_sites` null (the first job) every site that connects is offered
 // the job until `expected` accepted; otherwise (a restart without a site
@@ -147,6 +184,7 @@ common::Result<std::vector<std::string>> GatherStudySites(
                                    : config.sites.size();
   std::set<std::string> offered;
   std::set<std::string> accepted;
+  std::map<std::string, nlohmann::json> provenance;  // JOB_ACCEPT provenance (4.4) per site
   if (restart_sites != nullptr) {
     for (const std::string& site : *restart_sites) {
       if (auto s = sessions.Send(site, StudyOffer(spec, job_id)); !s.ok()) {
@@ -203,6 +241,7 @@ common::Result<std::vector<std::string>> GatherStudySites(
     if (const auto* accept = std::get_if<protocols::JobAccept>(&body)) {
       if (accept->job_id != job_id || offered.count(site) == 0) continue;
       accepted.insert(site);
+      provenance[site] = accept->provenance;
       Log(LogLevel::kInfo, "coordinator", "site accepted the study",
           {{"site", site},
            {"job", job_id},
@@ -222,6 +261,17 @@ common::Result<std::vector<std::string>> GatherStudySites(
   std::vector<std::string> sites;
   for (const auto& site : config.sites) {
     if (accepted.count(site.id) > 0) sites.push_back(site.id);  // config order
+  }
+  // Same features everywhere (4.4): the sites' data must have been made by
+  // the same fedrad version, radiomics params and data dictionary.
+  if (const std::string difference = ProvenanceDifference(sites, provenance); !difference.empty()) {
+    Log(LogLevel::kError, "coordinator", "the sites' study data differ; refusing to start",
+        {{"job", job_id}, {"difference", difference}});
+    EndJob(sessions, job_id, false, "the sites' study data differ: " + difference, "study aborted");
+    return common::PermissionDenied("study " + spec.study_id +
+                                    ": refusing to start: the sites' study data were made "
+                                    "differently: " +
+                                    difference);
   }
   return sites;
 }
@@ -274,6 +324,267 @@ common::Result<std::optional<protocols::SecAggConfig>> SecureAggregationOf(
   return std::optional<protocols::SecAggConfig>(std::move(secagg).value());
 }
 
+// --- external sites (docs/methods.md §10, C4) ---
+// The job's sites without those of role "external" in the spec.
+std::vector<std::string> TrainSites(const protocols::StudySpec& spec,
+                                    const std::vector<std::string>& sites) {
+  std::vector<std::string> out;
+  for (const std::string& site : sites) {
+    const auto it = std::find_if(spec.sites.begin(), spec.sites.end(),
+                                 [&](const protocols::StudySiteSpec& s) { return s.id == site; });
+    if (it == spec.sites.end() || !it->external) out.push_back(site);
+  }
+  return out;
+}
+
+// The spec's external sites, checked before any site is offered the study:
+// each must be one of the coordinator's sites (with the pinned key when the
+// study uses secure aggregation); 2..min_sites-1 of them cannot be pooled
+// unless privacy.allow_fewer_sites. Returns their secure-aggregation group
+// when the pooled external cohort runs secure rounds (2+ sites, secure
+// study), else std::nullopt.
+common::Result<std::optional<protocols::SecAggConfig>> ExternalSitesOf(
+    const CoordinatorConfig& config, const protocols::StudySpec& spec) {
+  std::vector<std::string> ids;
+  for (const protocols::StudySiteSpec& site : spec.sites) {
+    if (!site.external) continue;
+    ids.push_back(site.id);
+    const auto entry = std::find_if(config.sites.begin(), config.sites.end(),
+                                    [&](const SiteEntry& e) { return e.id == site.id; });
+    if (entry == config.sites.end()) {
+      return common::FailedPrecondition(
+          config.study_spec + ": external site \"" + site.id +
+          "\" of the study spec is not among the coordinator's sites (" + config.source_path +
+          "); add it there so that it can be offered the evaluation, or remove it from the spec");
+    }
+  }
+  const auto n = static_cast<int>(ids.size());
+  if (n >= 2 && n < spec.privacy.min_sites && !spec.privacy.allow_fewer_sites) {
+    std::string names;
+    for (const std::string& id : ids) names += (names.empty() ? "" : ", ") + id;
+    return common::FailedPrecondition(
+        config.study_spec + ": the spec lists " + std::to_string(n) + " external sites (" + names +
+        "); their pooled evaluation would be a sum over fewer than privacy.min_sites " +
+        std::to_string(spec.privacy.min_sites) +
+        " sites (a site could subtract its own share and see the other's); add external sites, "
+        "keep one, or set privacy.allow_fewer_sites; refusing to start the study");
+  }
+  if (n < 2 || !spec.privacy.secure_aggregation) return std::optional<protocols::SecAggConfig>();
+  auto group = site_agent::stats::ExternalSecAggConfigOf(spec);
+  if (!group.ok()) return group.status().Wrap(config.study_spec);
+  return std::optional<protocols::SecAggConfig>(std::move(group).value());
+}
+
+// The external sites' aggregators of one study job and their share of the
+// results: one WireAggregator per external site (a local evaluation, in the
+// clear, to that site only) and, with two or more, one over all of them
+// (the pooled rounds; secure among them when the study is). Their rounds
+// follow the training's in the job's round ids.
+class ExternalEvaluation {
+ public:
+  void Build(SessionManager& sessions, const WireAggregatorOptions& training,
+             const protocols::StudySpec& spec, const std::vector<std::string>& job_sites,
+             const std::optional<protocols::SecAggConfig>& secure_group, RoundJournal* journal) {
+    for (const protocols::StudySiteSpec& site : spec.sites) {
+      if (!site.external) continue;
+      if (std::count(job_sites.begin(), job_sites.end(), site.id) == 0) {
+        missing_.push_back(site.id);
+        continue;
+      }
+      sites_.push_back(site.id);
+    }
+    for (const std::string& site : sites_) {
+      WireAggregatorOptions options = training;
+      options.sites = {site};
+      options.secure.reset();
+      wires_.push_back(std::make_unique<WireAggregator>(&sessions, options));
+      // Journaled like the training rounds (a resumed study replays them).
+      per_site_.push_back(
+          std::make_unique<JournaledAggregator>(*wires_.back(), *journal, "external:" + site));
+    }
+    if (sites_.size() >= 2) {
+      WireAggregatorOptions options = training;
+      options.sites = sites_;
+      options.secure = secure_group;
+      if (secure_group) {  // the group's order (6.5)
+        options.sites.clear();
+        for (const auto& participant : secure_group->sites) {
+          if (std::count(sites_.begin(), sites_.end(), participant.site_id) > 0) {
+            options.sites.push_back(participant.site_id);
+          }
+        }
+      }
+      pooled_wire_ = std::make_unique<WireAggregator>(&sessions, options);
+      pooled_ = std::make_unique<JournaledAggregator>(*pooled_wire_, *journal, "external-pooled");
+    }
+  }
+
+  void AddTo(EvaluationCohorts* cohorts) const {
+    for (std::size_t e = 0; e < sites_.size(); ++e) {
+      cohorts->external_sites.push_back({sites_[e], per_site_[e].get(), true});
+    }
+    cohorts->external_pooled = pooled_.get();
+  }
+
+  std::int64_t rounds() const {
+    std::int64_t total = pooled_ ? pooled_->rounds() : 0;
+    for (const auto& a : per_site_) total += a->rounds();
+    return total;
+  }
+
+  // The external sites in the cohort table (the counts their local
+  // evaluation released) and in the privacy ledger; a note for a missing one.
+  void Report(StudyResults* results) const {
+    for (std::size_t e = 0; e < sites_.size(); ++e) {
+      const std::string& site = sites_[e];
+      SiteCohort cohort;
+      cohort.site_id = site;
+      cohort.role = "external";
+      for (const CohortMetrics& m : results->metrics) {
+        if (m.cohort.kind == "external_site" && m.cohort.name == site) {
+          cohort.cases = m.cases;
+          cohort.controls = m.controls;
+          break;
+        }
+      }
+      results->sites.push_back(std::move(cohort));
+      SiteLedger ledger;
+      ledger.site_id = site;
+      ledger.role = "external";
+      ledger.rounds = per_site_[e]->rounds();
+      ledger.bytes_to = per_site_[e]->bytes_to_each_site();
+      ledger.bytes_from = per_site_[e]->bytes_from_each_site();
+      ledger.statistic_kinds = {"local_evaluation"};
+      if (pooled_) {
+        ledger.rounds += pooled_->rounds();
+        ledger.bytes_to += pooled_->bytes_to_each_site();
+        ledger.bytes_from += pooled_->bytes_from_each_site();
+        for (const char* kind : {"grid_histogram", "placement_sums", "threshold_counts", "platt"}) {
+          ledger.statistic_kinds.emplace_back(kind);
+        }
+      }
+      results->ledger.push_back(std::move(ledger));
+    }
+    for (const std::string& site : missing_) {
+      results->notes.push_back("external site " + site +
+                               " did not take part in the study (not connected when it started)");
+    }
+  }
+
+ private:
+  std::vector<std::string> sites_;    // accepted external sites, spec order
+  std::vector<std::string> missing_;  // external sites of the spec that did not accept
+  std::vector<std::unique_ptr<WireAggregator>> wires_;
+  std::vector<std::unique_ptr<JournaledAggregator>> per_site_;  // over wires_
+  std::unique_ptr<WireAggregator> pooled_wire_;
+  std::unique_ptr<JournaledAggregator> pooled_;  // over pooled_wire_
+};
+// --- end external sites ---
+
+// --- durable study state (coordinator/round_journal.hpp) ---
+// Without --resume a study never starts over an existing journal (a
+// half-finished run would be lost); with it, the journal must exist and
+// belong to this spec.
+common::Status OpenStudyJournal(const CoordinatorConfig& config, const protocols::StudySpec& spec,
+                                std::optional<RoundJournal>* journal) {
+  if (config.study_journal.empty()) {
+    return common::InvalidArgument(config.source_path + ": /study/journal: no journal path");
+  }
+  if (!config.resume) {
+    if (std::filesystem::exists(config.study_journal)) {
+      return common::FailedPrecondition(
+          config.study_journal +
+          ": the round journal of an unfinished run of this study exists; continue that run "
+          "with `fedrad coordinator --config " +
+          config.source_path +
+          " --resume`, or move the journal away to start the study over");
+    }
+    return common::Status::Ok();
+  }
+  auto opened = RoundJournal::Open(config.study_journal);
+  if (!opened.ok()) return opened.status().Wrap("--resume: cannot resume the study");
+  const JournalHeader& header = opened->header();
+  if (header.spec_sha256 != spec.sha256 || header.study_id != spec.study_id) {
+    return common::FailedPrecondition(
+        config.study_journal + ": --resume: the journal is of study \"" + header.study_id +
+        "\" with spec SHA-256 " + header.spec_sha256 + ", but " + config.study_spec +
+        " is study \"" + spec.study_id + "\" with SHA-256 " + spec.sha256 +
+        "; resume with the spec the journal was written for, or move the journal away");
+  }
+  Log(LogLevel::kInfo, "coordinator", "resuming the study from its journal",
+      {{"journal", config.study_journal},
+       {"job", header.job_id},
+       {"rounds", std::to_string(opened->total_recorded())},
+       {"cut_bytes", std::to_string(opened->truncated_bytes())}});
+  journal->emplace(std::move(opened).value());
+  return common::Status::Ok();
+}
+
+// A new journal for job `job_id` over `sites`; a previous job's journal (a
+// restart without a site) is kept beside it as "<journal>.<its job id>".
+common::Status NewStudyJournal(const CoordinatorConfig& config, const protocols::StudySpec& spec,
+                               const std::string& job_id, const std::vector<std::string>& sites,
+                               const std::vector<std::pair<std::string, std::string>>& excluded,
+                               std::optional<RoundJournal>* journal) {
+  std::error_code error;
+  std::filesystem::create_directories(std::filesystem::path(config.study_journal).parent_path(),
+                                      error);
+  if (journal->has_value()) {
+    const std::string kept = config.study_journal + "." + (*journal)->header().job_id;
+    journal->reset();
+    std::filesystem::rename(config.study_journal, kept, error);
+    if (error) {
+      return common::IoError("cannot keep the journal " + config.study_journal + " as " + kept +
+                             ": " + error.message());
+    }
+  }
+  JournalHeader header;
+  header.study_id = spec.study_id;
+  header.spec_sha256 = spec.sha256;
+  header.job_id = job_id;
+  header.sites = sites;
+  header.excluded = excluded;
+  header.fedrad_version = std::string(common::Version());
+  header.created_utc = UtcNow();
+  auto created = RoundJournal::Create(config.study_journal, std::move(header));
+  if (!created.ok()) return created.status().Wrap("study " + spec.study_id);
+  journal->emplace(std::move(created).value());
+  return common::Status::Ok();
+}
+
+// After the outputs are written: the journal is kept as
+// "<journal>.completed" (replacing an older one), so that the next study can
+// start and an auditor can still read what was recorded.
+void RetireStudyJournal(const CoordinatorConfig& config, std::optional<RoundJournal>* journal) {
+  journal->reset();
+  std::error_code error;
+  std::filesystem::rename(config.study_journal, config.study_journal + ".completed", error);
+  if (error) {
+    Log(LogLevel::kWarn, "coordinator", "cannot rename the completed study's journal",
+        {{"journal", config.study_journal}, {"error", error.message()}});
+  }
+}
+
+// Waits up to rejoin_timeout_s for `site` to open a new session.
+common::Status AwaitRejoin(const CoordinatorConfig& config, SessionManager& sessions,
+                           const std::string& site, const std::atomic<bool>* stop) {
+  const auto deadline = Clock::now() + std::chrono::seconds(config.study_rejoin_timeout_s);
+  while (Clock::now() < deadline) {
+    if (stop != nullptr && stop->load()) {
+      return common::Cancelled("coordinator stopped by a signal while waiting for site " + site);
+    }
+    (void)sessions.Poll(std::chrono::milliseconds(100));
+    (void)sessions.TakeLostSessions();
+    for (const std::string& back : sessions.TakeNewSessions()) {
+      if (back == site) return common::Status::Ok();
+    }
+  }
+  return common::TimeoutError("site " + site + " did not come back within " +
+                              std::to_string(config.study_rejoin_timeout_s) +
+                              " s (study.rejoin_timeout_s)");
+}
+// --- end durable study state ---
+
 // The `study` job: every expected site is offered the study (its id and the
 // spec's SHA-256) and must accept; then the whole study runs over the wire
 // (RunStudy on a WireAggregator) and its outputs are written. When a site's
@@ -291,12 +602,19 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
   auto loaded = protocols::LoadStudySpec(config.study_spec);
   if (!loaded.ok())
     return loaded.status().Wrap("coordinator " + config.source_path + ": /study/spec");
-  const protocols::StudySpec spec = std::move(loaded).value();
+  protocols::StudySpec resolved_spec = std::move(loaded).value();
+  // A spec with a data_dictionary and no feature_dictionary: the hook (the
+  // CLI: site_agent::ResolveStudyFeatureDictionary) fills the dictionary.
+  if (config.prepare_spec) {
+    if (auto s = config.prepare_spec(&resolved_spec); !s.ok()) return s.Wrap(config.study_spec);
+  }
+  const protocols::StudySpec spec = std::move(resolved_spec);
   if (spec.feature_dictionary.empty()) {
     return common::InvalidArgument(
         config.study_spec +
-        ": the coordinator needs a feature_dictionary in the study spec to resolve the models' "
-        "columns (only fedrad fit / simulate can take them from a table header)");
+        ": the coordinator needs a feature_dictionary in the study spec (or a data_dictionary) "
+        "to resolve the models' columns (only fedrad fit / simulate can take them from a table "
+        "header)");
   }
   ModelColumns columns;
   for (const auto& model : spec.models) {
@@ -308,20 +626,56 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
 
   FEDRAD_ASSIGN_OR_RETURN(std::optional<protocols::SecAggConfig> secure,
                           SecureAggregationOf(config, spec));
+  FEDRAD_ASSIGN_OR_RETURN(std::optional<protocols::SecAggConfig> external_secure,
+                          ExternalSitesOf(config, spec));
   std::string job_id = kStudyJobId;
+  int job_number = 1;  // study-1, study-2 (a restart without a site), ...
+  // Sites removed after a refusal (privacy.on_refusal "continue") or a
+  // dropout: site -> reason.
+  std::vector<std::pair<std::string, std::string>> excluded;
+  // Durable state: every completed round is journaled; --resume replays it.
+  std::optional<RoundJournal> journal;
+  FEDRAD_RETURN_IF_ERROR(OpenStudyJournal(config, spec, &journal));
+  if (journal) {
+    job_id = journal->header().job_id;
+    excluded = journal->header().excluded;
+    if (job_id.rfind("study-", 0) == 0) job_number = std::atoi(job_id.c_str() + 6);
+  }
   audit.log->SetContext(spec.study_id, 0);
   FEDRAD_RETURN_IF_ERROR(
       audit.Record("study_start", spec.study_id, 0, "spec_sha256=" + spec.sha256));
   FEDRAD_ASSIGN_OR_RETURN(std::vector<std::string> job_sites,
                           GatherStudySites(config, sessions, audit, spec, job_id, nullptr, stop));
-  // Sites removed after a refusal (privacy.on_refusal "continue"): site -> reason.
-  std::vector<std::pair<std::string, std::string>> excluded;
-  for (int attempt = 1;; ++attempt) {
+  if (journal) {
+    std::vector<std::string> expected = journal->header().sites;
+    std::vector<std::string> now = job_sites;
+    std::sort(expected.begin(), expected.end());
+    std::sort(now.begin(), now.end());
+    if (expected != now) {
+      std::string was;
+      std::string is;
+      for (const auto& site : expected) was += (was.empty() ? "" : ", ") + site;
+      for (const auto& site : now) is += (is.empty() ? "" : ", ") + site;
+      EndJob(sessions, job_id, false, "the resumed study's sites differ", "study aborted");
+      return common::FailedPrecondition(config.study_journal + ": --resume: job " + job_id +
+                                        " ran over the sites " + was + ", but now " + is +
+                                        " accepted it; it cannot be resumed over other sites");
+    }
+  } else {
+    FEDRAD_RETURN_IF_ERROR(NewStudyJournal(config, spec, job_id, job_sites, excluded, &journal));
+  }
+  for (;;) {
     // The job's options, built in one place for this attempt's sites (a
     // restart after a refusal has fewer).
     WireAggregatorOptions options;
     options.job_id = job_id;
-    options.sites = job_sites;
+    // Round ids unique within the job over all its aggregators (training,
+    // external sites).
+    // A resumed job continues the ids after the journal's rounds (which
+    // precede every live round), so its messages are an uninterrupted run's.
+    std::int64_t job_round_ids = static_cast<std::int64_t>(journal->total_recorded());
+    options.shared_round_ids = &job_round_ids;
+    options.sites = TrainSites(spec, job_sites);
     if (secure) {  // the spec's train sites, in spec order (6.5)
       options.secure = secure;
       options.sites.clear();
@@ -346,7 +700,11 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
         {{"job", job_id},
          {"study", spec.study_id},
          {"sites", std::to_string(options.sites.size())}});
-    WireAggregator aggregator(&sessions, options);
+    WireAggregator wire(&sessions, options);
+    // The solvers see the journaled view: recorded rounds are replayed, new
+    // ones journaled (fsync) before the solver uses them.
+    JournaledAggregator aggregator(wire, *journal, "train");
+    ExternalEvaluation external;
     auto run = RunStudy(aggregator, plan, [](const std::string& line) {
       Log(LogLevel::kInfo, "coordinator", "progress", {{"step", line}});
     });
@@ -369,9 +727,14 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
       inputs.started_utc = started_utc;
       EvaluationCohorts cohorts;
       cohorts.training = &aggregator;
+      // External sites (C4): each alone by a local evaluation, all together
+      // by the pooled rounds (secure among them when the study is).
+      external.Build(sessions, options, spec, job_sites, external_secure, &*journal);
+      external.AddTo(&cohorts);
       auto evaluated = EvaluateStudy(inputs, cohorts);
       if (evaluated.ok()) {
         results = std::move(evaluated).value();
+        external.Report(&*results);
       } else {
         failure = evaluated.status().Wrap("evaluation");
       }
@@ -381,11 +744,12 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
       provenance.bytes_to_each_site = aggregator.bytes_to_each_site();
       provenance.bytes_from_each_site = aggregator.bytes_from_each_site();
       for (SiteLedger& ledger : results->ledger) {
+        if (ledger.role == "external") continue;  // ExternalEvaluation::Report
         ledger.rounds = aggregator.rounds();
         ledger.bytes_to = aggregator.bytes_to_each_site();
         ledger.bytes_from = aggregator.bytes_from_each_site();
       }
-      results->rounds = aggregator.rounds();
+      results->rounds = aggregator.rounds() + external.rounds();
       common::Result<std::string> table = common::Internal("not written");
       if (auto s = WriteStudyOutputs(spec, columns, *run, provenance, config.study_out_dir);
           !s.ok()) {
@@ -403,6 +767,7 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
                             std::to_string(aggregator.rounds()) + " rounds over " +
                             std::to_string(options.sites.size()) + " sites";
       for (const auto& [site, why] : excluded) summary += "; excluded " + site + ": " + why;
+      RetireStudyJournal(config, &journal);
       EndJob(sessions, job_id, true, summary, "study complete");
       audit.log->SetContext(spec.study_id, 0);
       FEDRAD_RETURN_IF_ERROR(audit.Record("study_end", spec.study_id, 0, summary));
@@ -426,8 +791,68 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
       return done;
     }
 
+    // A site that dropped out (its session lost, or no answer within the
+    // round timeout): without it the study restarts over the others if at
+    // least privacy.min_sites train sites remain; otherwise it waits for the
+    // site to come back (rejoin_timeout_s), offers it the same job again and
+    // goes on from the journal, which gives the identical result.
+    if (failure.code() == common::StatusCode::kUnavailable && !wire.last_failed_site().empty() &&
+        !wire.last_failure_was_refusal() && !(stop != nullptr && stop->load())) {
+      const std::string dropped = wire.last_failed_site();
+      std::vector<std::string> without = job_sites;
+      std::erase(without, dropped);
+      const std::size_t floor = spec.privacy.allow_fewer_sites
+                                    ? std::size_t{2}
+                                    : static_cast<std::size_t>(spec.privacy.min_sites);
+      const bool train_site = !TrainSites(spec, {dropped}).empty();
+      const std::int64_t round = aggregator.rounds();
+      if (train_site && TrainSites(spec, without).size() >= floor) {
+        excluded.emplace_back(dropped, "dropped out of round " + std::to_string(round) +
+                                           " of job " + job_id + ": " + failure.message());
+        const std::string next_job = "study-" + std::to_string(++job_number);
+        SendJobEnd(sessions, job_id, false,
+                   "site " + dropped + " dropped out; the study restarts as job " + next_job +
+                       " without it");
+        Log(LogLevel::kWarn, "coordinator", "site dropped out; restarting the study without it",
+            {{"site", dropped},
+             {"round", std::to_string(round)},
+             {"job", next_job},
+             {"sites", std::to_string(without.size())},
+             {"error", failure.message()}});
+        FEDRAD_RETURN_IF_ERROR(audit.Record("study_restart", spec.study_id, 0,
+                                            "job " + next_job + " without " + dropped +
+                                                " (dropped out) over " +
+                                                std::to_string(without.size()) + " sites"));
+        job_id = next_job;
+        FEDRAD_ASSIGN_OR_RETURN(
+            job_sites, GatherStudySites(config, sessions, audit, spec, job_id, &without, stop));
+        FEDRAD_RETURN_IF_ERROR(
+            NewStudyJournal(config, spec, job_id, job_sites, excluded, &journal));
+        continue;
+      }
+      Log(LogLevel::kWarn, "coordinator", "site dropped out; waiting for it to come back",
+          {{"site", dropped},
+           {"round", std::to_string(round)},
+           {"job", job_id},
+           {"timeout_s", std::to_string(config.study_rejoin_timeout_s)},
+           {"error", failure.message()}});
+      if (auto back = AwaitRejoin(config, sessions, dropped, stop); !back.ok()) {
+        const std::string text = "site " + dropped + " dropped out of round " +
+                                 std::to_string(round) + " (" + failure.message() + ") and " +
+                                 back.message() + "; without it fewer than privacy.min_sites " +
+                                 std::to_string(floor) + " train sites remain";
+        EndJob(sessions, job_id, false, text, "study aborted");
+        return common::Unavailable("study " + spec.study_id + ": " + text);
+      }
+      Log(LogLevel::kInfo, "coordinator", "site is back; offering it the same job again",
+          {{"site", dropped}, {"job", job_id}});
+      const std::vector<std::string> same = job_sites;
+      FEDRAD_ASSIGN_OR_RETURN(job_sites,
+                              GatherStudySites(config, sessions, audit, spec, job_id, &same, stop));
+      continue;  // the journal replays the rounds before the failed one
+    }
     const std::string refused =
-        aggregator.last_failure_was_refusal() ? aggregator.last_failed_site() : std::string();
+        wire.last_failure_was_refusal() ? wire.last_failed_site() : std::string();
     if (refused.empty()) {
       Log(LogLevel::kError, "coordinator", "study failed", {{"error", failure.message()}});
       EndJob(sessions, job_id, false, "study failed: " + failure.message(), "study aborted");
@@ -456,19 +881,20 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
     excluded.emplace_back(refused, "refused round " + std::to_string(round) + " of job " + job_id +
                                        " by its disclosure policy: " + reason);
     std::erase(job_sites, refused);
+    const std::size_t train_left = TrainSites(spec, job_sites).size();
     const std::size_t floor = spec.privacy.allow_fewer_sites
                                   ? std::size_t{2}
                                   : static_cast<std::size_t>(spec.privacy.min_sites);
-    if (job_sites.size() < floor) {
+    if (train_left < floor) {
       const std::string text = "site " + refused + " refused round " + std::to_string(round) +
                                " by its disclosure policy (" + reason + "); without it only " +
-                               std::to_string(job_sites.size()) +
+                               std::to_string(train_left) +
                                " site(s) remain, fewer than privacy.min_sites " +
                                std::to_string(floor) + ": the study cannot continue";
       EndJob(sessions, job_id, false, text, "study aborted");
       return common::FailedPrecondition("study " + spec.study_id + ": " + text);
     }
-    const std::string next_job = "study-" + std::to_string(attempt + 1);
+    const std::string next_job = "study-" + std::to_string(++job_number);
     SendJobEnd(sessions, job_id, false,
                "site " + refused + " refused by its disclosure policy; the study restarts as job " +
                    next_job + " without it");
@@ -481,6 +907,7 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
     const std::vector<std::string> remaining = job_sites;
     FEDRAD_ASSIGN_OR_RETURN(
         job_sites, GatherStudySites(config, sessions, audit, spec, job_id, &remaining, stop));
+    FEDRAD_RETURN_IF_ERROR(NewStudyJournal(config, spec, job_id, job_sites, excluded, &journal));
   }
 }
 

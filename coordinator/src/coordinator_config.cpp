@@ -46,6 +46,15 @@ common::Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path)
     cfg.study_out_dir = common::ResolveConfigPath(path, study.String("out_dir", ""));
   }
   cfg.study_round_timeout_s = study.Int("round_timeout_s", 600, 1, 7 * 24 * 3600);
+  cfg.study_rejoin_timeout_s = study.Int("rejoin_timeout_s", 300, 1, 7 * 24 * 3600);
+  {
+    const std::string journal = study.String("journal", "");
+    if (!journal.empty()) {
+      cfg.study_journal = common::ResolveConfigPath(path, journal);
+    } else if (!cfg.study_out_dir.empty()) {
+      cfg.study_journal = cfg.study_out_dir + "/coordinator.journal";
+    }
+  }
   study.Finish();
 
   cfg.log = common::ReadLogSection(root, path);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <deque>
+#include <iostream>
 #include <map>
 #include <thread>
 #include <utility>
@@ -22,6 +23,7 @@
 #include "fedrad/site_agent/stats/feature_table.hpp"
 #include "fedrad/site_agent/stats/secure_round.hpp"
 #include "fedrad/site_agent/stats/wire.hpp"
+#include "fedrad/site_agent/study_data.hpp"
 
 namespace fedrad::site_agent {
 
@@ -207,6 +209,7 @@ class SiteSession {
       study_data_.erase(end->job_id);
       job_policies_.erase(end->job_id);
       secure_rounds_.erase(end->job_id);
+      job_roles_.erase(end->job_id);
       return Status::Ok();
     }
     if (const auto* bye = std::get_if<protocols::Bye>(&message.body)) {
@@ -288,8 +291,21 @@ class SiteSession {
       return decline(approved.message());
     }
     // --- end study approval ---
-    auto table = site_agent::stats::ReadFeatureTable(config_.study_features, *spec);
-    if (!table.ok()) return decline("cannot read the feature table: " + table.status().message());
+    // --- study data (study_data.hpp): validated before anything leaves the site ---
+    if (auto s = ResolveStudyFeatureDictionary(&*spec); !s.ok()) {
+      return decline("cannot resolve the study's feature columns: " + s.ToString());
+    }
+    StudyDataProvenance data_provenance;
+    auto table = BuildStudyTable(config_, *spec, &data_provenance, nullptr);
+    if (!table.ok()) {
+      // JOB_DECLINE's reason is at most 4096 bytes: cut at a line end.
+      std::string reason = (spec->has_data_dictionary ? "site data validation failed: "
+                                                      : "cannot read the feature table: ") +
+                           table.status().message();
+      if (reason.size() > 4000) reason = reason.substr(0, reason.rfind('\n', 4000)) + "\n  ...";
+      return decline(reason);
+    }
+    // --- end study data ---
     auto datasets = site_agent::stats::BuildDatasets(*table, *spec);
     if (!datasets.ok()) {
       return decline("cannot build the study's datasets: " + datasets.status().message());
@@ -306,7 +322,11 @@ class SiteSession {
     job_policies_[offer.job_id] = std::move(policy).value();
     audit_->SetContext(spec->study_id, 0);
     accepted_jobs_[offer.job_id] = offer.kind;
-    return SendBody(protocols::JobAccept{offer.job_id});
+    protocols::JobAccept accept{offer.job_id};
+    accept.provenance = {{"fedrad_version", data_provenance.fedrad_version},
+                         {"radiomics_params_sha256", data_provenance.radiomics_params_sha256},
+                         {"data_dictionary_sha256", data_provenance.data_dictionary_sha256}};
+    return SendBody(accept);
   }
 
   // One stats_batch round: decode, compute every request on this site's
@@ -327,6 +347,7 @@ class SiteSession {
         CheckBatch(policy, data, batch, policy_rounds_[request.job_id], &refused_rule_));
     // In a secure round (parameters.secure, 6.5) the results leave masked.
     const bool masked = request.parameters.is_object() && request.parameters.contains("secure");
+    FEDRAD_RETURN_IF_ERROR(CheckRole(request.job_id, batch, masked));
     // --- end disclosure gate ---
     // The reply must fit the message cap: check its size before computing.
     std::size_t values = 0;
@@ -365,6 +386,82 @@ class SiteSession {
     // --- end disclosure gate ---
     return site_agent::stats::EncodeStatsResults(request.job_id, request.round_id, results);
   }
+  // --- external sites (docs/security.md "Single-site release") ---
+  // This site's role in a study job (the approved spec's "sites"), fixed at
+  // acceptance.
+  struct JobRole {
+    bool external = false;      // role "external": evaluation rounds only
+    bool secure_study = false;  // privacy.secure_aggregation of the spec
+  };
+  std::map<std::string, JobRole> job_roles_;  // job id -> role
+
+  // A request is an evaluation of the frozen models on every row of this
+  // site (what an external site is asked): the evaluation requests, or the
+  // recalibration's Platt sums (targets 1 / 0), each over all rows.
+  static bool IsExternalEvaluation(const site_agent::stats::StatRequest& request) {
+    namespace ss = site_agent::stats;
+    const auto all_rows = [](const std::vector<ss::RowSubset>& parts) {
+      return !parts.empty() && std::all_of(parts.begin(), parts.end(), [](const auto& p) {
+        return p.kind == ss::RowSubset::Kind::kAll && p.outer_fold < 0;
+      });
+    };
+    return std::visit(
+        [&](const auto& r) {
+          using T = std::decay_t<decltype(r)>;
+          if constexpr (std::is_same_v<T, ss::GridHistogramRequest> ||
+                        std::is_same_v<T, ss::PlacementSumsRequest> ||
+                        std::is_same_v<T, ss::ThresholdCountsRequest> ||
+                        std::is_same_v<T, ss::LocalEvaluationRequest>) {
+            return all_rows(r.rows);
+          } else if constexpr (std::is_same_v<T, ss::PlattRequest>) {
+            return all_rows(r.rows) && r.target_pos == 1.0 && r.target_neg == 0.0;
+          } else {
+            return false;
+          }
+        },
+        request);
+  }
+
+  // The role rules, before computing: an external site answers only
+  // evaluation requests over all its rows (it never trains); only an
+  // external site answers local_evaluation (a train site's rows are released
+  // only as sums over sites); and in a study with secure aggregation nothing
+  // but a local_evaluation leaves an external site in the clear. A breach is
+  // refused like a policy refusal (rule "role").
+  Status CheckRole(const std::string& job_id,
+                   const std::vector<site_agent::stats::StatRequest>& batch, bool masked) {
+    const auto it = job_roles_.find(job_id);
+    const JobRole role = it == job_roles_.end() ? JobRole{} : it->second;
+    for (std::size_t r = 0; r < batch.size(); ++r) {
+      const bool local =
+          std::holds_alternative<site_agent::stats::LocalEvaluationRequest>(batch[r]);
+      const std::string what =
+          "stats_batch request " + std::to_string(r) + " (" + StatKindName(KindOf(batch[r])) + ")";
+      std::string broken;
+      if (role.external && !IsExternalEvaluation(batch[r])) {
+        broken = what +
+                 ": this site has role \"external\" in the study spec and answers only the "
+                 "evaluation of the frozen models on all its rows, never a training request";
+      } else if (!role.external && local) {
+        broken = what +
+                 ": a local evaluation releases one site's metrics in the clear; only a site with "
+                 "role \"external\" in the study spec answers it";
+      } else if (role.external && role.secure_study && !masked && !local) {
+        broken = what +
+                 ": the study uses secure aggregation, so this external site releases its "
+                 "statistics only masked (or as a local evaluation of its own cohort)";
+      } else if (local && masked) {
+        broken = what + ": a local evaluation is a release of one site, not a secure sum";
+      }
+      if (!broken.empty()) {
+        refused_rule_ = "role";
+        return common::PermissionDenied("site role: " + broken);
+      }
+    }
+    return Status::Ok();
+  }
+  // --- end external sites ---
+
   std::map<std::string, std::int64_t> policy_rounds_;  // disclosure gate: job id -> rounds sent
   std::map<std::string, Policy> job_policies_;         // job id -> policy it was accepted under
   std::string refused_rule_;  // the rule of the gate's last refusal ("" if none)
@@ -398,7 +495,8 @@ class SiteSession {
   }
 
   Status OnRound(const protocols::RoundRequest& request, std::uint64_t sequence) {
-    if (site_agent::stats::SecureStepOf(request) >= 0 || secure_rounds_.count(request.job_id) > 0) {
+    if (site_agent::stats::SecureStepOf(request) >= 0 ||
+        (secure_rounds_.count(request.job_id) > 0 && !IsLocalEvaluationBatch(request))) {
       return OnSecureRound(request, sequence);
     }
     const auto key = std::make_pair(request.job_id, request.round_id);
@@ -468,12 +566,30 @@ class SiteSession {
     return SendBody(reply);
   }
 
+  // A plain stats_batch holding only local_evaluation requests: answered in
+  // the clear even in a job with secure aggregation (an external site's
+  // release of its own cohort; CheckRole checks who may answer it).
+  static bool IsLocalEvaluationBatch(const protocols::RoundRequest& request) {
+    if (request.statistic != site_agent::stats::kStatsBatchStatistic) return false;
+    auto batch = site_agent::stats::DecodeStatsBatch(request);
+    return batch.ok() && !batch->empty() &&
+           std::all_of(batch->begin(), batch->end(), [](const auto& r) {
+             return std::holds_alternative<site_agent::stats::LocalEvaluationRequest>(r);
+           });
+  }
+
   // --- secure aggregation (docs/protocol.md 6.5) ---
   // At study acceptance: with privacy.secure_aggregation the approved spec
   // must list this site as a train site with this site's own signing key (the
   // key every other site pins); the job then gets its SecureRoundSite.
   Status PrepareSecureRounds(const std::string& job_id, const protocols::StudySpec& spec) {
     secure_rounds_.erase(job_id);
+    {
+      const auto listed = std::find_if(spec.sites.begin(), spec.sites.end(),
+                                       [&](const auto& site) { return site.id == config_.id; });
+      job_roles_[job_id] =
+          JobRole{listed != spec.sites.end() && listed->external, spec.privacy.secure_aggregation};
+    }
     if (!spec.privacy.secure_aggregation) {
       Log(LogLevel::kWarn, "site",
           "secure aggregation is off in this study: the coordinator sees this site's statistics",
@@ -487,11 +603,6 @@ class SiteSession {
       return common::FailedPrecondition("secure aggregation is on but the study spec (" +
                                         config_.study_spec + ") does not list this site \"" +
                                         config_.id + "\" in \"sites\"");
-    }
-    if (self->external) {
-      return common::FailedPrecondition("the study spec lists this site \"" + config_.id +
-                                        "\" with role \"external\"; this site agent takes part "
-                                        "in secure rounds as a train site only");
     }
     std::string listed = self->sign_public_hex;
     std::transform(listed.begin(), listed.end(), listed.begin(),
@@ -507,8 +618,14 @@ class SiteSession {
                                         "; the other sites would reject its secure-aggregation "
                                         "keys");
     }
+    // An external site: secure rounds only with the other external sites
+    // (the pooled external cohort); alone, it releases a local evaluation.
+    const auto external_sites = std::count_if(spec.sites.begin(), spec.sites.end(),
+                                              [](const auto& site) { return site.external; });
+    if (self->external && external_sites < 2) return Status::Ok();
     FEDRAD_ASSIGN_OR_RETURN(protocols::SecAggConfig secagg,
-                            site_agent::stats::SecAggConfigOf(spec));
+                            self->external ? site_agent::stats::ExternalSecAggConfigOf(spec)
+                                           : site_agent::stats::SecAggConfigOf(spec));
     FEDRAD_ASSIGN_OR_RETURN(
         auto rounds, site_agent::stats::SecureRoundSite::Create(std::move(secagg), config_.id,
                                                                 identity_->sign_secret.span()));
@@ -723,6 +840,28 @@ Status RunSite(const SiteConfig& config, const SiteRunOptions& options,
   std::int64_t rows = -1;
   if (!config.cohort_file.empty()) {
     FEDRAD_ASSIGN_OR_RETURN(rows, CountCohortRows(config.cohort_file));
+  }
+  // A study with a data dictionary: validate the data and extract the
+  // radiomics now (the cache in data.work_dir makes the check at the offer
+  // quick, so the session's heartbeats do not stall); problems are logged
+  // here and decline the study when it is offered.
+  if (!config.study_spec.empty()) {
+    auto spec = protocols::LoadStudySpec(config.study_spec);
+    if (spec.ok() && spec->has_data_dictionary) {
+      StudyDataProvenance data_provenance;
+      auto table = BuildStudyTable(config, *spec, &data_provenance, &std::cerr);
+      if (table.ok()) {
+        Log(LogLevel::kInfo, "site", "study data validated",
+            {{"study", spec->study_id},
+             {"cases", std::to_string(table->ids.size())},
+             {"columns", std::to_string(table->columns.size())},
+             {"radiomics_params_sha256", data_provenance.radiomics_params_sha256},
+             {"data_dictionary_sha256", data_provenance.data_dictionary_sha256}});
+      } else {
+        Log(LogLevel::kWarn, "site", "the study data fail validation; the study will be declined",
+            {{"study", spec->study_id}, {"problems", table.status().message()}});
+      }
+    }
   }
   Log(LogLevel::kInfo, "site", "starting",
       {{"site", config.id},

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "fedrad/common/logging.hpp"
 #include "fedrad/common/status.hpp"
+#include "fedrad/protocols/study_spec.hpp"
 
 namespace fedrad::coordinator {
 
@@ -35,11 +37,25 @@ struct CoordinatorConfig {
   std::string study_spec;
   std::string study_out_dir;
   std::int64_t study_round_timeout_s = 600;
+  // The round journal (coordinator/round_journal.hpp): durable study state.
+  // Default "<out_dir>/coordinator.journal".
+  std::string study_journal;
+  // How long the study waits for a site that dropped out of a round to come
+  // back when it cannot continue without it (privacy.min_sites).
+  std::int64_t study_rejoin_timeout_s = 300;
   common::LogOptions log;
   // Optional "audit" section: the audit log (docs/audit.md) every message is
   // written to. Default: "<id>.audit.jsonl" in the config file's folder.
   std::string audit_log;
   std::vector<SiteEntry> sites;
+  // Not from the file: applied to the loaded study spec before the study
+  // runs (the CLI sets site_agent::ResolveStudyFeatureDictionary, which fills
+  // the feature dictionary of a spec with a data_dictionary; the coordinator
+  // library does not link the radiomics). Empty: none.
+  std::function<common::Status(protocols::StudySpec*)> prepare_spec;
+  // Not from the file (`fedrad coordinator --resume`): continue the study
+  // recorded in study_journal instead of starting a new one.
+  bool resume = false;
 };
 
 // Reads and validates a coordinator config. Every error names the file and
