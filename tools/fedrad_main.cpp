@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <tuple>
@@ -29,7 +30,9 @@
 #include "fedrad/site_agent/policy.hpp"
 #include "fedrad/site_agent/site_agent.hpp"
 #include "fedrad/site_agent/site_config.hpp"
+#include "fedrad/site_agent/study_data.hpp"
 #include "fedrad/site_agent/synth.hpp"
+#include "fedrad/tools/demo.hpp"
 
 namespace {
 
@@ -85,6 +88,46 @@ Status SetUpLogging(fedrad::common::LogOptions options, const std::string& level
   return fedrad::common::ConfigureLogging(options);
 }
 
+// fit / simulate: a spec with a data_dictionary gets its feature dictionary
+// from site_agent::StudyFeatureColumns, and a site's DATA may be a folder
+// holding clinical.csv and manifest.csv (or radiomics.csv with its
+// provenance sidecar), e.g. one site of `fedrad synth`: its study table is
+// built and validated as a site agent would (extraction cached in
+// OUT/work/<site>). A DATA file is a complete study table as before.
+fedrad::coordinator::InProcessHooks StudyDataHooks(const std::string& out_dir) {
+  fedrad::coordinator::InProcessHooks hooks;
+  hooks.prepare_spec = fedrad::site_agent::ResolveStudyFeatureDictionary;
+  hooks.load_table = [out_dir](const std::string& site, const std::string& data,
+                               const fedrad::protocols::StudySpec& spec)
+      -> fedrad::common::Result<fedrad::site_agent::stats::FeatureTable> {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(data, ec)) {
+      return fedrad::site_agent::stats::ReadFeatureTable(data, spec);
+    }
+    if (!spec.has_data_dictionary) {
+      return fedrad::common::InvalidArgument(
+          "site " + site + ": " + data +
+          " is a folder, which needs a study spec with a data_dictionary (else give the site's "
+          "study table, a CSV file)");
+    }
+    const std::filesystem::path dir(data);
+    fedrad::site_agent::StudyDataSources sources;
+    sources.clinical = (dir / "clinical.csv").string();
+    if (!spec.radiomics_params.is_null()) {
+      if (std::filesystem::exists(dir / "manifest.csv", ec)) {
+        sources.manifest = (dir / "manifest.csv").string();
+      } else {
+        sources.features = (dir / "radiomics.csv").string();
+      }
+    }
+    sources.work_dir = (std::filesystem::path(out_dir) / "work" / site).string();
+    auto table = fedrad::site_agent::BuildStudyTableFrom(sources, spec, nullptr, &std::cout);
+    if (!table.ok()) return table.status().Wrap("site " + site + " (" + data + ")");
+    return table;
+  };
+  return hooks;
+}
+
 int Run(int argc, char** argv) {
   CLI::App app{"fedrad " + std::string(fedrad::common::Version()) +
                ": federated multicenter training of radiomics prediction models.\n"
@@ -120,6 +163,10 @@ int Run(int argc, char** argv) {
   coord->add_option("--config", coordinator_config, "coordinator config (JSON)")
       ->required()
       ->check(CLI::ExistingFile);
+  bool coordinator_resume = false;
+  coord->add_flag("--resume", coordinator_resume,
+                  "continue the study recorded in the round journal (study.journal) after a "
+                  "crash or a stop, instead of starting it over");
   add_log_flags(coord);
 
   // site
@@ -196,9 +243,10 @@ int Run(int argc, char** argv) {
       "Fit a study's models on one pooled table in this process (the reference for the\n"
       "federated fit; writes DIR/<model>/model.json and DIR/study.json)");
   fit->add_option("--pooled", fit_data,
-                  "feature table (CSV: id, label 0/1, optional fold id, feature columns)")
+                  "feature table (CSV: id, label 0/1, optional fold id, feature columns), or a "
+                  "folder with clinical.csv and manifest.csv (spec with a data_dictionary)")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingPath);
   fit->add_option("--spec", fit_spec, "study specification (JSON; see docs/configuration.md)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -218,7 +266,8 @@ int Run(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   simulate
       ->add_option("--site", simulate_sites,
-                   "NAME=DATA.csv: a site's name and feature table (repeat for every site)")
+                   "NAME=DATA: a site's name and feature table, or its folder with "
+                   "clinical.csv and manifest.csv (repeat for every site)")
       ->required()
       ->take_all()
       ->allow_extra_args(false);
@@ -265,6 +314,27 @@ int Run(int argc, char** argv) {
       ->required();
   audit_verify->add_option("--keys", audit_keys, "directory with the parties' NAME.public files")
       ->required();
+
+  // demo (tools/demo.hpp)
+  fedrad::tools::DemoOptions demo_options;
+  CLI::App* demo = app.add_subcommand(
+      "demo",
+      "Run a whole federated study on this machine: a synthetic consortium, keys, configs,\n"
+      "the coordinator and one site agent process per hospital on 127.0.0.1, live progress,\n"
+      "results table, results.json, report.html, audit verification (docs/demo.md)");
+  demo->add_option("--out", demo_options.out_dir, "new (or empty) output folder")
+      ->capture_default_str();
+  demo->add_flag("--force", demo_options.force, "replace a previous demo's output folder");
+  demo->add_option("--seed", demo_options.seed, "random seed of the synthetic consortium")
+      ->capture_default_str();
+  demo->add_option("--sites", demo_options.sites,
+                   "id:role:cases,... as for `fedrad synth` (at least 3 train sites); default "
+                   "hospital_a:train:80,hospital_b:train:74,hospital_c:train:70,"
+                   "hospital_d:external:54");
+  demo->add_flag("--quick", demo_options.quick,
+                 "smaller cohorts and a lighter study (tests; about a third of the time)");
+  demo->add_option("--log-level", demo_options.log_level,
+                   "log level of the site processes (trace|debug|info|warn|error)");
 
   // version
   CLI::App* version = app.add_subcommand("version", "Print the version and protocol version");
@@ -318,7 +388,8 @@ int Run(int argc, char** argv) {
     return 0;
   }
   if (fit->parsed()) {
-    Status s = fedrad::coordinator::RunFitPooled(fit_spec, fit_data, fit_out, std::cout);
+    Status s = fedrad::coordinator::RunFitPooled(fit_spec, fit_data, fit_out, std::cout,
+                                                 StudyDataHooks(fit_out));
     if (!s.ok()) return Fail("fit", s) == 70 ? 70 : 1;
     return 0;
   }
@@ -340,8 +411,8 @@ int Run(int argc, char** argv) {
         out->emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
       }
     }
-    Status s =
-        fedrad::coordinator::RunSimulate(simulate_spec, sites, simulate_out, std::cout, externals);
+    Status s = fedrad::coordinator::RunSimulate(simulate_spec, sites, simulate_out, std::cout,
+                                                externals, StudyDataHooks(simulate_out));
     if (!s.ok()) return Fail("simulate", s) == 70 ? 70 : 1;
     return 0;
   }
@@ -406,9 +477,17 @@ int Run(int argc, char** argv) {
     return 2;
   }
   InstallSignalHandlers();
+  if (demo->parsed()) {
+    demo_options.live = isatty(STDOUT_FILENO) != 0;
+    Status s = fedrad::tools::RunDemo(demo_options, &g_stop, std::cout);
+    if (!s.ok()) return Fail("demo", s);
+    return 0;
+  }
   if (coord->parsed()) {
     auto config = fedrad::coordinator::LoadCoordinatorConfig(coordinator_config);
     if (!config.ok()) return Fail("coordinator", config.status());
+    config->prepare_spec = fedrad::site_agent::ResolveStudyFeatureDictionary;
+    config->resume = coordinator_resume;
     if (auto s = SetUpLogging(config->log, log_level, log_format); !s.ok()) {
       return Fail("coordinator", s);
     }
