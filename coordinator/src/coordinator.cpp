@@ -177,7 +177,8 @@ std::string ProvenanceDifference(const std::vector<std::string>& sites,
 common::Result<std::vector<std::string>> GatherStudySites(
     const CoordinatorConfig& config, SessionManager& sessions, const Audit& audit,
     const protocols::StudySpec& spec, const std::string& job_id,
-    const std::vector<std::string>* restart_sites, const std::atomic<bool>* stop) {
+    const std::vector<std::string>* restart_sites, const std::atomic<bool>* stop,
+    std::map<std::string, nlohmann::json>* provenance_out = nullptr) {
   const std::size_t expected = restart_sites != nullptr ? restart_sites->size()
                                : config.expected_sites > 0
                                    ? static_cast<std::size_t>(config.expected_sites)
@@ -273,7 +274,39 @@ common::Result<std::vector<std::string>> GatherStudySites(
                                     "differently: " +
                                     difference);
   }
+  if (provenance_out != nullptr) {
+    for (const auto& [site, value] : provenance) (*provenance_out)[site] = value;
+  }
   return sites;
+}
+
+// What a site released about its cohort in its JOB_ACCEPT (docs/protocol.md
+// JOB_ACCEPT, "cohort"): counts already withheld by the site's own k are
+// nullopt; any other shape is "unknown" (std::nullopt).
+std::optional<KnownSiteCounts> ReleasedCounts(const std::string& site, bool external,
+                                              const nlohmann::json& provenance) {
+  if (!provenance.is_object() || !provenance.contains("cohort")) return std::nullopt;
+  const nlohmann::json& cohort = provenance["cohort"];
+  if (!cohort.is_object() || !cohort.contains("disclosure_minimum") ||
+      !cohort["disclosure_minimum"].is_number_integer()) {
+    return std::nullopt;
+  }
+  KnownSiteCounts counts;
+  counts.site_id = site;
+  counts.external = external;
+  counts.disclosure_minimum =
+      std::max<std::int64_t>(0, cohort["disclosure_minimum"].get<std::int64_t>());
+  for (const auto& [key, out] :
+       {std::pair{"cases", &counts.cases}, {"controls", &counts.controls}}) {
+    if (!cohort.contains(key)) return std::nullopt;
+    const nlohmann::json& value = cohort[key];
+    if (value.is_number_integer() && value.get<std::int64_t>() >= 0) {
+      *out = value.get<std::int64_t>();
+    } else if (!value.is_null()) {
+      return std::nullopt;
+    }
+  }
+  return counts;
 }
 
 // The site's own words from a failed round's status ("... site S answered
@@ -496,8 +529,7 @@ common::Status OpenStudyJournal(const CoordinatorConfig& config, const protocols
           config.study_journal +
           ": the round journal of an unfinished run of this study exists; continue that run "
           "with `fedrad coordinator --config " +
-          config.source_path +
-          " --resume`, or move the journal away to start the study over");
+          config.source_path + " --resume`, or move the journal away to start the study over");
     }
     return common::Status::Ok();
   }
@@ -644,8 +676,11 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
   audit.log->SetContext(spec.study_id, 0);
   FEDRAD_RETURN_IF_ERROR(
       audit.Record("study_start", spec.study_id, 0, "spec_sha256=" + spec.sha256));
-  FEDRAD_ASSIGN_OR_RETURN(std::vector<std::string> job_sites,
-                          GatherStudySites(config, sessions, audit, spec, job_id, nullptr, stop));
+  // Each site's JOB_ACCEPT provenance (its released cohort counts).
+  std::map<std::string, nlohmann::json> site_provenance;
+  FEDRAD_ASSIGN_OR_RETURN(
+      std::vector<std::string> job_sites,
+      GatherStudySites(config, sessions, audit, spec, job_id, nullptr, stop, &site_provenance));
   if (journal) {
     std::vector<std::string> expected = journal->header().sites;
     std::vector<std::string> now = job_sites;
@@ -725,6 +760,13 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
       inputs.run = &*run;
       inputs.provenance = &provenance;
       inputs.started_utc = started_utc;
+      // The train sites' cohort table from what each released (external
+      // sites: ExternalEvaluation::Report, from their local evaluation).
+      for (const std::string& site : options.sites) {
+        if (auto counts = ReleasedCounts(site, false, site_provenance[site])) {
+          inputs.site_counts.push_back(*counts);
+        }
+      }
       EvaluationCohorts cohorts;
       cohorts.training = &aggregator;
       // External sites (C4): each alone by a local evaluation, all together
@@ -806,7 +848,8 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
                                     : static_cast<std::size_t>(spec.privacy.min_sites);
       const bool train_site = !TrainSites(spec, {dropped}).empty();
       const std::int64_t round = aggregator.rounds();
-      if (train_site && TrainSites(spec, without).size() >= floor) {
+      if (train_site && !spec.privacy.wait_on_dropout &&
+          TrainSites(spec, without).size() >= floor) {
         excluded.emplace_back(dropped, "dropped out of round " + std::to_string(round) +
                                            " of job " + job_id + ": " + failure.message());
         const std::string next_job = "study-" + std::to_string(++job_number);
@@ -824,8 +867,8 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
                                                 " (dropped out) over " +
                                                 std::to_string(without.size()) + " sites"));
         job_id = next_job;
-        FEDRAD_ASSIGN_OR_RETURN(
-            job_sites, GatherStudySites(config, sessions, audit, spec, job_id, &without, stop));
+        FEDRAD_ASSIGN_OR_RETURN(job_sites, GatherStudySites(config, sessions, audit, spec, job_id,
+                                                            &without, stop, &site_provenance));
         FEDRAD_RETURN_IF_ERROR(
             NewStudyJournal(config, spec, job_id, job_sites, excluded, &journal));
         continue;
@@ -847,8 +890,8 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
       Log(LogLevel::kInfo, "coordinator", "site is back; offering it the same job again",
           {{"site", dropped}, {"job", job_id}});
       const std::vector<std::string> same = job_sites;
-      FEDRAD_ASSIGN_OR_RETURN(job_sites,
-                              GatherStudySites(config, sessions, audit, spec, job_id, &same, stop));
+      FEDRAD_ASSIGN_OR_RETURN(job_sites, GatherStudySites(config, sessions, audit, spec, job_id,
+                                                          &same, stop, &site_provenance));
       continue;  // the journal replays the rounds before the failed one
     }
     const std::string refused =
@@ -905,8 +948,8 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
                                             std::to_string(job_sites.size()) + " sites"));
     job_id = next_job;
     const std::vector<std::string> remaining = job_sites;
-    FEDRAD_ASSIGN_OR_RETURN(
-        job_sites, GatherStudySites(config, sessions, audit, spec, job_id, &remaining, stop));
+    FEDRAD_ASSIGN_OR_RETURN(job_sites, GatherStudySites(config, sessions, audit, spec, job_id,
+                                                        &remaining, stop, &site_provenance));
     FEDRAD_RETURN_IF_ERROR(NewStudyJournal(config, spec, job_id, job_sites, excluded, &journal));
   }
 }

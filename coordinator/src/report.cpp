@@ -402,8 +402,10 @@ std::string CohortLabel(const CohortRef& cohort) {
 
 // A count released by a site, or "<k" when it was below the disclosure
 // minimum (absent).
-std::string CountCell(const std::optional<std::int64_t>& count, std::int64_t k) {
+std::string CountCell(const std::optional<std::int64_t>& count, std::int64_t k,
+                      bool withheld = false) {
   if (count.has_value()) return Grouped(*count);
+  if (withheld) return "withheld";
   return "&lt;" + std::to_string(k);
 }
 
@@ -606,12 +608,16 @@ void HtmlCohorts(const StudyResults& r, std::string& h) {
        "<th scope=\"col\" class=\"num\">Total</th><th scope=\"col\" class=\"num\">Disclosure "
        "minimum k</th></tr></thead>\n<tbody>\n";
   bool any_hidden = false;
+  bool any_withheld = false;
   for (const SiteCohort& site : r.sites) {
     const bool both = site.cases.has_value() && site.controls.has_value();
     any_hidden = any_hidden || !both;
+    any_withheld = any_withheld || site.cases_withheld || site.controls_withheld;
     h += "<tr><th scope=\"row\">" + Escape(site.site_id) + "</th><td>" + Escape(site.role) +
-         "</td><td class=\"num\">" + CountCell(site.cases, site.disclosure_minimum) +
-         "</td><td class=\"num\">" + CountCell(site.controls, site.disclosure_minimum) +
+         "</td><td class=\"num\">" +
+         CountCell(site.cases, site.disclosure_minimum, site.cases_withheld) +
+         "</td><td class=\"num\">" +
+         CountCell(site.controls, site.disclosure_minimum, site.controls_withheld) +
          "</td><td class=\"num\">" + (both ? Grouped(*site.cases + *site.controls) : kDash) +
          "</td><td class=\"num\">" + std::to_string(site.disclosure_minimum) + "</td></tr>\n";
   }
@@ -620,6 +626,10 @@ void HtmlCohorts(const StudyResults& r, std::string& h) {
            "<p class=\"note\">A count below the site's disclosure minimum k is not "
            "released and is shown as &quot;&lt;k&quot;") +
        (any_hidden ? "; the total is then not shown either, since it would reveal it." : ".") +
+       (any_withheld ? " A count shown as &quot;withheld&quot; was released by its site but is "
+                       "not shown, because with the cohort's total it would reveal a count "
+                       "below k of another site."
+                     : "") +
        "</p>\n</section>\n";
 }
 
@@ -927,6 +937,8 @@ std::string ResultsJsonText(const StudyResults& r) {
     json.Member("cases", site.cases);
     json.Member("controls", site.controls);
     json.Member("disclosure_minimum", site.disclosure_minimum);
+    json.Member("cases_withheld", site.cases_withheld);
+    json.Member("controls_withheld", site.controls_withheld);
     json.EndObject();
   }
   json.EndArray();

@@ -66,6 +66,35 @@ ModelResult ModelResultOf(const protocols::StudySpec& spec, const std::string& n
 
 }  // namespace
 
+void WithholdComplementaryCounts(std::vector<SiteCohort>* sites) {
+  for (const char* role : {"train", "external"}) {
+    for (const bool cases : {true, false}) {
+      std::vector<SiteCohort*> group;
+      for (SiteCohort& site : *sites) {
+        if (site.role == role) group.push_back(&site);
+      }
+      if (group.size() < 2) continue;  // one site: its total is its own count
+      const auto value = [cases](SiteCohort* site) -> std::optional<std::int64_t>& {
+        return cases ? site->cases : site->controls;
+      };
+      std::size_t hidden = 0;
+      SiteCohort* smallest = nullptr;
+      for (SiteCohort* site : group) {
+        if (!value(site).has_value()) {
+          ++hidden;
+        } else if (smallest == nullptr || *value(site) < *value(smallest)) {
+          smallest = site;
+        }
+      }
+      // Two or more hidden counts only reveal their sum, which is below
+      // their k's together; exactly one would follow from the total.
+      if (hidden != 1 || smallest == nullptr) continue;
+      value(smallest).reset();
+      (cases ? smallest->cases_withheld : smallest->controls_withheld) = true;
+    }
+  }
+}
+
 common::Result<StudyResults> EvaluateStudy(const StudyReportInputs& in,
                                            const EvaluationCohorts& cohorts,
                                            const EvaluationOptions& options) {
@@ -99,11 +128,20 @@ common::Result<StudyResults> EvaluateStudy(const StudyReportInputs& in,
     SiteCohort site;
     site.site_id = counts.site_id;
     site.role = counts.external ? "external" : "train";
-    site.disclosure_minimum = in.disclosure_minimum;
-    if (counts.cases >= in.disclosure_minimum) site.cases = counts.cases;
-    if (counts.controls >= in.disclosure_minimum) site.controls = counts.controls;
+    if (counts.disclosure_minimum >= 0) {  // released by the site itself
+      site.disclosure_minimum = counts.disclosure_minimum;
+      site.cases = counts.cases;
+      site.controls = counts.controls;
+    } else {
+      site.disclosure_minimum = in.disclosure_minimum;
+      if (counts.cases && *counts.cases >= in.disclosure_minimum) site.cases = counts.cases;
+      if (counts.controls && *counts.controls >= in.disclosure_minimum) {
+        site.controls = counts.controls;
+      }
+    }
     results.sites.push_back(std::move(site));
   }
+  WithholdComplementaryCounts(&results.sites);
 
   std::map<std::string, ModelThreshold> thresholds;
   for (const ModelThreshold& t : evaluation.thresholds) thresholds[t.model] = t;

@@ -455,8 +455,9 @@ common::Status RunInProcess(const std::string& spec_path,
     KnownSiteCounts counts;
     counts.site_id = site.name;
     counts.external = is_external;
-    counts.cases = static_cast<std::int64_t>(std::llround(site.table.y.sum()));
-    counts.controls = static_cast<std::int64_t>(site.table.y.size()) - counts.cases;
+    const auto positives = static_cast<std::int64_t>(std::llround(site.table.y.sum()));
+    counts.cases = positives;
+    counts.controls = static_cast<std::int64_t>(site.table.y.size()) - positives;
     return counts;
   };
   for (const LoadedSite& site : loaded) inputs.site_counts.push_back(count(site, false));

@@ -609,6 +609,8 @@ common::Result<StudySpec> ParseStudySpec(const nlohmann::json& document, const s
   }
   spec.privacy.continue_on_refusal =
       privacy.Choice("on_refusal", {"stop", "continue"}, "stop") == "continue";
+  spec.privacy.wait_on_dropout =
+      privacy.Choice("on_dropout", {"continue", "wait"}, "continue") == "wait";
   privacy.Finish();
   root.Finish();
 

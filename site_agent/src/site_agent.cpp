@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -317,6 +318,19 @@ class SiteSession {
          {"study", spec->study_id},
          {"cases", std::to_string(table->ids.size())},
          {"description", offer.description}});
+    // The site's cohort counts for the report's cohort table, released by
+    // the site's own counting rule (policy.hpp: 0 or at least k), else null.
+    const auto cases = static_cast<std::int64_t>(std::llround(table->y.sum()));
+    const auto controls = static_cast<std::int64_t>(table->y.size()) - cases;
+    const std::int64_t k = policy->min_count_per_cell;
+    const auto released = [k](std::int64_t count) {
+      return count == 0 || count >= k ? nlohmann::json(count) : nlohmann::json();
+    };
+    const nlohmann::json cohort = {
+        {"cases", released(cases)}, {"controls", released(controls)}, {"disclosure_minimum", k}};
+    // A repeated offer of a job (the coordinator's dropout recovery,
+    // docs/protocol.md 4.4) starts it afresh: no cached reply survives.
+    std::erase_if(replies_, [&](const auto& entry) { return entry.first.first == offer.job_id; });
     study_data_[offer.job_id] = std::move(datasets).value();
     job_studies_[offer.job_id] = spec->study_id;
     job_policies_[offer.job_id] = std::move(policy).value();
@@ -325,7 +339,8 @@ class SiteSession {
     protocols::JobAccept accept{offer.job_id};
     accept.provenance = {{"fedrad_version", data_provenance.fedrad_version},
                          {"radiomics_params_sha256", data_provenance.radiomics_params_sha256},
-                         {"data_dictionary_sha256", data_provenance.data_dictionary_sha256}};
+                         {"data_dictionary_sha256", data_provenance.data_dictionary_sha256},
+                         {"cohort", cohort}};
     return SendBody(accept);
   }
 

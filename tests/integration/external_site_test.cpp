@@ -248,6 +248,24 @@ TEST(ExternalSiteLive, ThreeTrainSitesAndOneExternalMatchSimulate) {
                 kRowsPerSite);
     }
   }
+  // The train sites' counts: each site released them in its JOB_ACCEPT
+  // (docs/protocol.md), equal to what simulate reads from the tables.
+  std::size_t train_rows = 0;
+  for (const json& expected : sim["sites"]) {
+    if (expected["role"] != "train") continue;
+    ++train_rows;
+    bool found = false;
+    for (const json& site : live["sites"]) {
+      if (site["site_id"] != expected["site_id"]) continue;
+      found = true;
+      EXPECT_EQ(site["role"], "train");
+      EXPECT_EQ(site["cases"], expected["cases"]) << site.dump();
+      EXPECT_EQ(site["controls"], expected["controls"]) << site.dump();
+      EXPECT_EQ(site["disclosure_minimum"], 5);  // the sites' default policy k
+    }
+    EXPECT_TRUE(found) << expected.dump() << " missing from " << live["sites"].dump();
+  }
+  EXPECT_EQ(train_rows, kTrain.size());
   for (const json& site : live["ledger"]) {
     if (site["site_id"] == kExternal) {
       in_ledger = true;

@@ -202,7 +202,9 @@ TEST(ReportTest, ResultsJsonHasEverySchemaField) {
       {"study_id", "spec_sha256", "fedrad_version", "started_utc", "finished_utc", "mode",
        "secure_aggregation", "min_sites", "fewer_sites_allowed", "cv_scheme", "rounds", "notes"},
       "study");
-  expect_keys(j["sites"][0], {"site_id", "role", "cases", "controls", "disclosure_minimum"},
+  expect_keys(j["sites"][0],
+              {"site_id", "role", "cases", "controls", "disclosure_minimum", "cases_withheld",
+               "controls_withheld"},
               "sites[0]");
   expect_keys(j["models"][0],
               {"name", "columns", "lambda", "lambda_rule", "c", "svm_bias", "platt_a", "platt_b",

@@ -55,6 +55,7 @@ TEST(StudySpec, MinimalTakesTheDocumentedDefaults) {
   EXPECT_FALSE(spec->privacy.allow_fewer_sites);
   EXPECT_EQ(spec->privacy.threshold, 0);
   EXPECT_FALSE(spec->privacy.continue_on_refusal);
+  EXPECT_FALSE(spec->privacy.wait_on_dropout);
 }
 
 constexpr const char* kKeyA = "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29";
@@ -66,7 +67,7 @@ TEST(StudySpec, SitesAndPrivacyAreRead) {
                                   kKeyA + R"("}, {"id": "hospital_b", "sign_public_key": ")" +
                                   kKeyB + R"(", "role": "external"}])");
   document["privacy"] = json::parse(R"({"secure_aggregation": false, "min_sites": 2,
-      "allow_fewer_sites": true, "threshold": 2, "on_refusal": "continue"})");
+      "allow_fewer_sites": true, "threshold": 2, "on_refusal": "continue", "on_dropout": "wait"})");
   auto spec = ParseStudySpec(document, "spec.json", "");
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   ASSERT_EQ(spec->sites.size(), 2u);
@@ -80,6 +81,7 @@ TEST(StudySpec, SitesAndPrivacyAreRead) {
   EXPECT_TRUE(spec->privacy.allow_fewer_sites);
   EXPECT_EQ(spec->privacy.threshold, 2);
   EXPECT_TRUE(spec->privacy.continue_on_refusal);
+  EXPECT_TRUE(spec->privacy.wait_on_dropout);
 }
 
 TEST(StudySpec, SiteAndPrivacyErrorsNameTheirPointers) {
@@ -89,11 +91,12 @@ TEST(StudySpec, SiteAndPrivacyErrorsNameTheirPointers) {
                                      {"sign_public_key": ")" +
                                   kKeyB + R"(", "extra": 1}])");
   document["privacy"] = json::parse(
-      R"({"min_sites": 1, "threshold": 1, "on_refusal": "skip", "secure_aggregation": "yes"})");
+      R"({"min_sites": 1, "threshold": 1, "on_refusal": "skip", "secure_aggregation": "yes",
+          "on_dropout": "retry"})");
   const std::string message = ErrorOf(document);
   for (const char* pointer :
        {"/sites/1/id", "/sites/1/sign_public_key", "/sites/1/role", "/sites/2/id", "/sites/2/extra",
-        "/privacy/min_sites", "/privacy/threshold", "/privacy/on_refusal",
+        "/privacy/min_sites", "/privacy/threshold", "/privacy/on_refusal", "/privacy/on_dropout",
         "/privacy/secure_aggregation"}) {
     EXPECT_NE(message.find(std::string("spec.json: ") + pointer + ":"), std::string::npos)
         << pointer << "\n"

@@ -28,6 +28,11 @@ struct SiteCohort {
   std::optional<std::int64_t> cases;     // label 1
   std::optional<std::int64_t> controls;  // label 0
   std::int64_t disclosure_minimum = 0;   // k of "<k"
+  // A released count withheld by the coordinator so that a "<k" count of
+  // another site of the same cohort cannot be recovered by subtracting the
+  // released ones from the cohort total (complementary suppression).
+  bool cases_withheld = false;
+  bool controls_withheld = false;
 };
 
 // (Named apart from roc.hpp's RocPoint, which lives in the same namespace.)

@@ -19,14 +19,25 @@
 
 namespace fedrad::coordinator {
 
-// Per-site case/control counts when the caller knows them (in-process runs
-// read the tables; a federated coordinator does not see per-site counts).
+// Per-site case/control counts when the caller knows them: in-process runs
+// read the tables (disclosure_minimum -1: the report applies the inputs'
+// minimum); a live coordinator has what each site released in its JOB_ACCEPT
+// (disclosure_minimum = that site's k, counts already withheld by the site
+// are nullopt).
 struct KnownSiteCounts {
   std::string site_id;
   bool external = false;
-  std::int64_t cases = 0;
-  std::int64_t controls = 0;
+  std::optional<std::int64_t> cases;
+  std::optional<std::int64_t> controls;
+  std::int64_t disclosure_minimum = -1;
 };
+
+// Complementary suppression: within each role's sites, when exactly one
+// site's cases (or controls) are hidden and the cohort total is released,
+// the smallest released count of that column is withheld too (marked
+// *_withheld), so that no hidden count follows from the total by
+// subtraction. Applied by EvaluateStudy; public for the tests.
+void WithholdComplementaryCounts(std::vector<SiteCohort>* sites);
 
 struct StudyReportInputs {
   const protocols::StudySpec* spec = nullptr;

@@ -25,7 +25,8 @@
 //     ],
 //     "privacy": {"secure_aggregation": true, "min_sites": 3,
 //                 "allow_fewer_sites": false, "threshold": 0,
-//                 "on_refusal": "stop"}                 ("stop" | "continue")
+//                 "on_refusal": "stop",                 ("stop" | "continue")
+//                 "on_dropout": "continue"}             ("continue" | "wait")
 //   }
 //
 // Sites: every party of the study with its Ed25519 identity key (from
@@ -42,7 +43,14 @@
 // Shamir t (0 = floor(n/2) + 1, else in [floor(n/2) + 1, n]); on_refusal says
 // what the coordinator does when a site's disclosure gate refuses a request:
 // "stop" the study, or "continue" without that site (the study restarts from
-// its first round over the remaining sites, if min_sites still holds).
+// its first round over the remaining sites, if min_sites still holds);
+// on_dropout says what it does when a train site drops out of a round
+// (session lost, no answer in time): "continue" restarts without it when
+// min_sites still holds (else waits for it), "wait" always waits for it to
+// come back and then finishes with the identical result (the coordinator's
+// rejoin_timeout_s bounds the wait). Restarting without a site exposes that
+// site's share of the rounds already run (all-site sums minus the new
+// sums); "wait" does not (docs/security.md).
 //
 // Column patterns: an entry is an exact column name or a glob with '*'
 // (any run of characters); a model's columns are the feature columns that
@@ -110,6 +118,7 @@ struct StudyPrivacySpec {
   bool allow_fewer_sites = false;
   int threshold = 0;                 // 0 = floor(n/2) + 1
   bool continue_on_refusal = false;  // "on_refusal": "stop" (false) | "continue"
+  bool wait_on_dropout = false;      // "on_dropout": "continue" (false) | "wait"
 };
 
 // One clinical variable of the data dictionary.
