@@ -24,6 +24,7 @@
 
 #include "support/consortium.hpp"
 #include "support/process.hpp"
+#include "support/study_support.hpp"
 
 namespace fedrad::integration {
 namespace {
@@ -35,34 +36,11 @@ constexpr int kRowsPerSite = 120;  // every fold count passes the default policy
 const std::vector<std::string> kTrain = {"site_a", "site_b", "site_c"};
 const std::string kExternal = "site_d";
 
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string FeatureName(int j) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "f%02d", j + 1);
-  return buf;
-}
-
-json ReadJson(const std::string& path) {
-  return json::parse(ReadTextFile(path), nullptr, /*allow_exceptions=*/false);
-}
-
-void PatchJson(const std::string& path, const std::function<void(json&)>& edit) {
-  json j = ReadJson(path);
-  ASSERT_TRUE(j.is_object()) << path;
-  edit(j);
-  WriteTextFile(path, j.dump(2) + "\n");
-}
-
 // The largest |a - b| ExpectSameJson saw (reported by the test).
 double g_largest_difference = 0.0;
 
 // Every number within `tol` (relative above 1), everything else equal.
-void ExpectSameJson(const json& a, const json& b, double tol, const std::string& where) {
+void ExpectSameJsonTracked(const json& a, const json& b, double tol, const std::string& where) {
   if (a.is_number() && b.is_number() && (a.is_number_float() || b.is_number_float())) {
     const double x = a.get<double>();
     const double y = b.get<double>();
@@ -76,24 +54,16 @@ void ExpectSameJson(const json& a, const json& b, double tol, const std::string&
     ASSERT_EQ(a.size(), b.size()) << where << ": " << a.dump() << " vs " << b.dump();
     for (const auto& item : a.items()) {
       ASSERT_TRUE(b.contains(item.key())) << where << "/" << item.key() << " missing";
-      ExpectSameJson(item.value(), b[item.key()], tol, where + "/" + item.key());
+      ExpectSameJsonTracked(item.value(), b[item.key()], tol, where + "/" + item.key());
     }
   } else if (a.is_array()) {
     ASSERT_EQ(a.size(), b.size()) << where;
     for (std::size_t i = 0; i < a.size(); ++i) {
-      ExpectSameJson(a[i], b[i], tol, where + "/" + std::to_string(i));
+      ExpectSameJsonTracked(a[i], b[i], tol, where + "/" + std::to_string(i));
     }
   } else {
     EXPECT_EQ(a, b) << where;
   }
-}
-
-void RunFedrad(const std::string& name, const std::vector<std::string>& args, const TempDir& dir) {
-  auto p = Process::StartFedrad(name, args, dir.path());
-  ASSERT_NE(p, nullptr);
-  const auto code = p->WaitForExit(Consortium::kJobWait);
-  ASSERT_TRUE(code.has_value()) << name << " did not finish";
-  ASSERT_EQ(*code, 0) << name << " stderr:\n" << p->Stderr();
 }
 
 struct StudyFiles {
@@ -224,10 +194,12 @@ TEST(ExternalSiteLive, ThreeTrainSitesAndOneExternalMatchSimulate) {
     EXPECT_EQ(live_metrics[i]["mode"], "site_local");
     EXPECT_EQ(live_metrics[i]["cohort"]["name"], kExternal);
     EXPECT_TRUE(live_metrics[i]["auc"].is_number());
-    ExpectSameJson(live_metrics[i], sim_metrics[i], 1e-8, "external metrics " + std::to_string(i));
+    ExpectSameJsonTracked(live_metrics[i], sim_metrics[i], 1e-8,
+                          "external metrics " + std::to_string(i));
   }
-  ExpectSameJson(json(Cohort(live, "comparisons", "external_site")),
-                 json(Cohort(sim, "comparisons", "external_site")), 1e-8, "external comparisons");
+  ExpectSameJsonTracked(json(Cohort(live, "comparisons", "external_site")),
+                        json(Cohort(sim, "comparisons", "external_site")), 1e-8,
+                        "external comparisons");
   std::string aucs;
   for (const json& m : live_metrics) {
     aucs += m["model"].get<std::string>() + " AUC " + Num(m["auc"].get<double>()) + " [" +
@@ -377,9 +349,9 @@ TEST(ExternalSiteLive, TwoExternalSitesArePooledSecurelyWithAllowFewerSites) {
     const std::vector<json> a = Cohort(live, "metrics", kind);
     const std::vector<json> b = Cohort(sim, "metrics", kind);
     ASSERT_EQ(a.size(), kind == "external_site" ? 4u : 2u);
-    ExpectSameJson(json(a), json(b), 1e-8, kind + " metrics");
-    ExpectSameJson(json(Cohort(live, "comparisons", kind)), json(Cohort(sim, "comparisons", kind)),
-                   1e-8, kind + " comparisons");
+    ExpectSameJsonTracked(json(a), json(b), 1e-8, kind + " metrics");
+    ExpectSameJsonTracked(json(Cohort(live, "comparisons", kind)),
+                          json(Cohort(sim, "comparisons", kind)), 1e-8, kind + " comparisons");
   }
   EXPECT_EQ(Cohort(live, "metrics", "external_pooled").front()["mode"], "pooled_grid");
   for (const json& site : live["ledger"]) {

@@ -36,6 +36,7 @@
 
 #include "support/consortium.hpp"
 #include "support/process.hpp"
+#include "support/study_support.hpp"
 
 namespace fedrad::integration {
 namespace {
@@ -44,23 +45,6 @@ using nlohmann::json;
 
 constexpr int kFeatures = 5;
 constexpr int kRowsPerSite = 60;  // 3 folds of 20 rows, 10 of each class
-
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-json ReadJson(const std::string& path) {
-  return json::parse(ReadTextFile(path), nullptr, /*allow_exceptions=*/false);
-}
-
-void PatchJson(const std::string& path, const std::function<void(json&)>& edit) {
-  json j = ReadJson(path);
-  ASSERT_TRUE(j.is_object()) << path;
-  edit(j);
-  WriteTextFile(path, j.dump(2) + "\n");
-}
 
 // Writes one feature table per site and the spec; returns the tables.
 // `spec_sites`: the spec's "sites" (Consortium::StudySites) for secure
@@ -136,14 +120,6 @@ void Configure(Consortium& study, const TempDir& dir, const std::vector<std::str
       ASSERT_NO_FATAL_FAILURE(study.ApproveStudy(sites[s], dir.File("study.json")));
     }
   }
-}
-
-void RunFedrad(const std::string& name, const std::vector<std::string>& args, const TempDir& dir) {
-  auto p = Process::StartFedrad(name, args, dir.path());
-  ASSERT_NE(p, nullptr);
-  const auto code = p->WaitForExit(Consortium::kJobWait);
-  ASSERT_TRUE(code.has_value()) << name << " did not finish";
-  ASSERT_EQ(*code, 0) << name << " stderr:\n" << p->Stderr();
 }
 
 // `fedrad audit verify` over the coordinator's and the sites' logs: exit 0

@@ -20,6 +20,7 @@
 
 #include "support/consortium.hpp"
 #include "support/process.hpp"
+#include "support/study_support.hpp"
 
 namespace fedrad::integration {
 namespace {
@@ -27,17 +28,6 @@ namespace {
 using nlohmann::json;
 
 const std::vector<std::string> kSites = {"site_a", "site_b", "site_c"};
-
-json ReadJson(const std::string& path) {
-  return json::parse(ReadTextFile(path), nullptr, /*allow_exceptions=*/false);
-}
-
-void PatchJson(const std::string& path, const std::function<void(json&)>& edit) {
-  json j = ReadJson(path);
-  ASSERT_TRUE(j.is_object()) << path;
-  edit(j);
-  WriteTextFile(path, j.dump(2) + "\n");
-}
 
 json LightParams(int bin_count) {
   return {{"imageType", {{"Original", json::object()}}},

@@ -28,6 +28,7 @@
 
 #include "support/consortium.hpp"
 #include "support/process.hpp"
+#include "support/study_support.hpp"
 
 namespace fedrad::integration {
 namespace {
@@ -37,18 +38,6 @@ using nlohmann::json;
 constexpr int kFeatures = 12;
 constexpr int kRowsPerSite = 120;  // every fold count passes the default disclosure policy (k = 5)
 const std::vector<std::string> kSites = {"site_a", "site_b", "site_c"};
-
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string FeatureName(int j) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "f%02d", j + 1);
-  return buf;
-}
 
 // Three site tables (and their concatenation) with a fold column, so that
 // the pooled fit sees the same outer folds as the federated one.
@@ -105,73 +94,8 @@ StudyFiles WriteStudy(const TempDir& dir, const json& sites) {
   return files;
 }
 
-json ReadJson(const std::string& path) {
-  return json::parse(ReadTextFile(path), nullptr, /*allow_exceptions=*/false);
-}
-
-void PatchJson(const std::string& path, const std::function<void(json&)>& edit) {
-  json j = ReadJson(path);
-  ASSERT_TRUE(j.is_object()) << path;
-  edit(j);
-  WriteTextFile(path, j.dump(2) + "\n");
-}
-
-// Every number of `a` and `b` within `tol` (relative to max(1, |x|)),
-// integers and strings equal, same structure; `skip` keys are ignored.
-void ExpectSameJson(const json& a, const json& b, double tol, const std::string& where,
-                    const std::vector<std::string>& skip) {
-  if (a.is_number_float() || b.is_number_float()) {
-    ASSERT_TRUE(a.is_number() && b.is_number()) << where << ": " << a << " vs " << b;
-    const double x = a.get<double>();
-    const double y = b.get<double>();
-    EXPECT_LE(std::abs(x - y), tol * std::max({1.0, std::abs(x), std::abs(y)}))
-        << where << ": " << Num(x) << " vs " << Num(y);
-    return;
-  }
-  ASSERT_EQ(a.type(), b.type()) << where << ": " << a.dump() << " vs " << b.dump();
-  if (a.is_object()) {
-    for (const auto& item : a.items()) {
-      if (std::find(skip.begin(), skip.end(), item.key()) != skip.end()) continue;
-      ASSERT_TRUE(b.contains(item.key())) << where << "/" << item.key() << " missing";
-      ExpectSameJson(item.value(), b[item.key()], tol, where + "/" + item.key(), skip);
-    }
-    for (const auto& item : b.items()) {
-      EXPECT_TRUE(a.contains(item.key())) << where << "/" << item.key() << " extra";
-    }
-  } else if (a.is_array()) {
-    ASSERT_EQ(a.size(), b.size()) << where;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      ExpectSameJson(a[i], b[i], tol, where + "/" + std::to_string(i), skip);
-    }
-  } else {
-    EXPECT_EQ(a, b) << where;
-  }
-}
-
 void ExpectClose(const json& a, const json& b, double tol, const std::string& where) {
   ExpectSameJson(a, b, tol, where, {});
-}
-
-// Runs `fedrad ARGS` to completion and expects exit 0.
-void RunFedrad(const std::string& name, const std::vector<std::string>& args, const TempDir& dir) {
-  auto p = Process::StartFedrad(name, args, dir.path());
-  ASSERT_NE(p, nullptr);
-  const auto code = p->WaitForExit(Consortium::kJobWait);
-  ASSERT_TRUE(code.has_value()) << name << " did not finish";
-  ASSERT_EQ(*code, 0) << name << " stderr:\n" << p->Stderr();
-}
-
-// Runs `fedrad audit verify LOGS --keys DIR`; returns the exit code and stdout.
-std::pair<int, std::string> AuditVerify(const std::vector<std::string>& logs,
-                                        const std::string& keys, const TempDir& dir) {
-  std::vector<std::string> args = {"audit", "verify"};
-  args.insert(args.end(), logs.begin(), logs.end());
-  args.push_back("--keys");
-  args.push_back(keys);
-  auto p = Process::StartFedrad("audit-verify", args, dir.path());
-  if (p == nullptr) return {-1, ""};
-  const auto code = p->WaitForExit(Consortium::kJobWait);
-  return {code.value_or(-1), p->Stdout() + p->Stderr()};
 }
 
 // The audit logs of a live study: every party's log verifies together with
