@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "../../site_agent/src/radiomics/filters_internal.hpp"  // filter_detail passes
 #include "fedrad/site_agent/radiomics/filters.hpp"
 
 namespace fedrad::site_agent::radiomics {
@@ -102,6 +103,52 @@ TEST(RadiomicsFilterKernelsTest, LogEqualsPlainSumsBitForBit) {
   ExpectLogEqualsPlainSums(37, 29, 0.26, {0.2, 0.2}, 1);
   ExpectLogEqualsPlainSums(53, 40, 0.8, {0.2, 0.2}, 2);
   ExpectLogEqualsPlainSums(21, 18, 1.3, {0.3, 0.25}, 3);
+  // sigma = 3 px exactly: the second derivative's taps at +-3 px are exactly
+  // zero (skipped by the sums, also by the paired column rows).
+  ExpectLogEqualsPlainSums(45, 31, 0.75, {0.25, 0.25}, 4);
+}
+
+// The fused LoG pass (both row kernels in one sweep) against the two
+// separable calls it replaces, on windows inside a larger image (so the
+// padding is sometimes reached, sometimes not), with zero taps in the
+// second-derivative kernels: equal bit for bit. Where the fused pass does
+// not apply (no AVX-512F) it must return false and leave the output alone.
+TEST(RadiomicsFilterKernelsTest, FusedLogPassEqualsTwoSeparablePasses) {
+  std::mt19937 rng(7);
+  std::gamma_distribution<double> speckle(2.0, 30.0);
+  Grid<double> image(70, 53);
+  for (double& v : image.data) v = std::round(speckle(rng));
+  for (const double s : {1.0, 3.0, 4.5}) {
+    const int r = static_cast<int>(std::ceil(4.0 * s));
+    std::vector<double> g, d2;
+    Taps(s, r, 1.0, g, d2);
+    const filter_detail::Taps gx{-r, g};
+    const filter_detail::Taps dxx{-r, d2};
+    for (const filter_detail::Window window :
+         {filter_detail::Window{0, 0, 70, 53}, filter_detail::Window{5, 3, 41, 30},
+          filter_detail::Window{20, 10, 33, 1}, filter_detail::Window{64, 50, 6, 3}}) {
+      for (const Padding padding : {Padding::kMirror, Padding::kNearest, Padding::kConstant}) {
+        Grid<double> expected;
+        filter_detail::FilterSeparableWindowInto(image, dxx, {&gx}, padding, window, {&expected},
+                                                 false);
+        filter_detail::FilterSeparableWindowInto(image, gx, {&dxx}, padding, window, {&expected},
+                                                 true);
+        Grid<double> fused(2, 2, -1.0);
+        if (!filter_detail::FilterSeparablePairWindowInto(image, dxx, gx, gx, dxx, padding, window,
+                                                          fused)) {
+          EXPECT_EQ(fused, Grid<double>(2, 2, -1.0));
+          continue;
+        }
+        ASSERT_EQ(fused.width, expected.width);
+        ASSERT_EQ(fused.height, expected.height);
+        EXPECT_EQ(std::memcmp(fused.data.data(), expected.data.data(),
+                              expected.data.size() * sizeof(double)),
+                  0)
+            << "sigma " << s << " px, window " << window.x0 << "," << window.y0 << " "
+            << window.width << "x" << window.height;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <set>
+#include <span>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -58,6 +60,26 @@ std::vector<double> NumberList(ObjectReader& reader, const std::string& key,
 // image (so the list is always what the kernels produce).
 const std::map<std::string, std::vector<std::string>>& FamilyFeatureNames();
 
+// RoiValues and RoiLevels into `out` (n + 1 slots, need not be initialised):
+// branch-free compaction, every value is written at the next free slot,
+// which advances only for ROI pixels. Returns the number of ROI values.
+std::size_t CompactRoi(const double* values, const std::uint8_t* mask, std::size_t n, double* out) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    out[count] = values[i];
+    count += mask[i] != 0 ? 1 : 0;
+  }
+  return count;
+}
+std::size_t CompactLevels(const int* levels, std::size_t n, int* out) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    out[count] = levels[i];
+    count += levels[i] > 0 ? 1 : 0;
+  }
+  return count;
+}
+
 // Computes the families of one (region, image type) pair. Families that
 // share an input build it once: the ROI's grey levels (firstorder,
 // histogram), the neighbouring grey level dependence matrix (gldm, ngldm) and
@@ -84,7 +106,15 @@ class FamilyComputer {
 
   FeatureList Compute(const std::string& family) {
     if (family == "firstorder") {
-      const std::vector<double> values = RoiValues(roi_.image, roi_.mask);
+      // As RoiValues, into a buffer without zero fill.
+      std::span<const double> values;
+      std::unique_ptr<double[]> buffer;
+      if (roi_.image.pixels.width == roi_.mask.width &&
+          roi_.image.pixels.height == roi_.mask.height) {
+        buffer = std::make_unique_for_overwrite<double[]>(roi_.mask.data.size() + 1);
+        values = {buffer.get(), CompactRoi(roi_.image.pixels.data.data(), roi_.mask.data.data(),
+                                           roi_.mask.data.size(), buffer.get())};
+      }
       return FirstOrderFeatures(values, RoiLevelList(), roi_.image.spacing, params_.first_order);
     }
     if (family == "histogram") {
@@ -154,9 +184,14 @@ class FamilyComputer {
     return *prepared_;
   }
 
-  const std::vector<int>& RoiLevelList() {
-    if (!roi_levels_) roi_levels_ = RoiLevels(levels_);
-    return *roi_levels_;
+  // As RoiLevels, into a buffer without zero fill.
+  std::span<const int> RoiLevelList() {
+    if (!roi_levels_) {
+      const std::vector<int>& all = levels_.levels.data;
+      roi_levels_ = std::make_unique_for_overwrite<int[]>(all.size() + 1);
+      roi_level_count_ = CompactLevels(all.data(), all.size(), roi_levels_.get());
+    }
+    return {roi_levels_.get(), roi_level_count_};
   }
 
   // NGTDM and NGLDM both of distance 1 (the defaults) and both wanted: one
@@ -217,7 +252,8 @@ class FamilyComputer {
   std::size_t border_roi_pixels_;
   std::optional<texture_internal::PreparedLevels> prepared_;
   std::optional<texture_internal::PaddedLevels> padded_;
-  std::optional<std::vector<int>> roi_levels_;
+  std::unique_ptr<int[]> roi_levels_;
+  std::size_t roi_level_count_ = 0;
   std::optional<Ngldm> ngldm_;
   std::optional<Ngtdm> ngtdm_;
   std::optional<std::pair<Glszm, Gldzm>> zones_;
@@ -999,8 +1035,25 @@ common::Result<CaseResult> ExtractFromArrays(const std::string& case_id, const I
                                     box.max_y - box.min_y + 1});
         }
         filtered.spacing = shared->image.spacing;
-        filtered.pixels = Crop(shared->image.pixels, info.min_x - shared->x0,
-                               info.min_y - shared->y0, window.width, window.height);
+        // The last region inside the shared window takes it without a copy
+        // when its window is the whole of it (the ring after the lesion).
+        bool later_user = false;
+        for (std::size_t later = region_index + 1; later < infos.size(); ++later) {
+          later_user =
+              later_user ||
+              (infos[later].pixels > 0 &&
+               contains(shared->x0, shared->y0, shared->x0 + shared->image.pixels.width - 1,
+                        shared->y0 + shared->image.pixels.height - 1, infos[later]));
+        }
+        if (!later_user && info.min_x == shared->x0 && info.min_y == shared->y0 &&
+            window.width == shared->image.pixels.width &&
+            window.height == shared->image.pixels.height) {
+          filtered.pixels = std::move(shared->image.pixels);
+          shared.reset();
+        } else {
+          filtered.pixels = Crop(shared->image.pixels, info.min_x - shared->x0,
+                                 info.min_y - shared->y0, window.width, window.height);
+        }
       } else if (const auto* wavelet = std::get_if<WaveletParams>(&spec)) {
         std::vector<WaveletBand> bands;
         std::vector<std::size_t> users;

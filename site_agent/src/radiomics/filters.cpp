@@ -4,9 +4,11 @@
 #include "fedrad/site_agent/radiomics/filters.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <numbers>
 #include <stdexcept>
 #include <string>
@@ -247,6 +249,84 @@ __attribute__((target("avx512f"))) void WeightedPairSumAvx512(const LinePlan& pl
     out[x] = accumulate ? acc + out[x] : acc;
   }
 }
+
+// Two symmetric plans over the same pairs of lines (two kernels of one
+// length on one row, the LoG's row pass): out1 = WeightedPairSumAvx512 of
+// plan 1, out2 = that of plan 2 (no accumulation), bit for bit, with each
+// pair sum a[t] + b[t] loaded and added once for both. Taps that a plan
+// skips (zero weights) have w = 0 here and `use` false, and are skipped the
+// same way.
+__attribute__((target("avx512f"))) void WeightedPairSum2Avx512(
+    int count, const double* const* pa, const double* const* pb, const double* c, const double* w1,
+    const bool* use1, double wc1, double* __restrict out1, const double* w2, const bool* use2,
+    double wc2, double* __restrict out2, int width) {
+  using V8 = double __attribute__((vector_size(64)));
+  V8 p0, p1, p2, p3, vs0, vs1, vs2, vs3, vu0, vu1, vu2, vu3;
+  V8 a0, a1, a2, a3, b0, b1, b2, b3;
+  int x = 0;
+  for (; x + 32 <= width; x += 32) {
+    std::memcpy(&vs0, c + x, sizeof(V8));
+    std::memcpy(&vs1, c + x + 8, sizeof(V8));
+    std::memcpy(&vs2, c + x + 16, sizeof(V8));
+    std::memcpy(&vs3, c + x + 24, sizeof(V8));
+    a0 = wc1 * vs0, a1 = wc1 * vs1, a2 = wc1 * vs2, a3 = wc1 * vs3;
+    b0 = wc2 * vs0, b1 = wc2 * vs1, b2 = wc2 * vs2, b3 = wc2 * vs3;
+    for (int t = 0; t < count; ++t) {
+      const double* s = pa[t] + x;
+      const double* u = pb[t] + x;
+      std::memcpy(&vs0, s, sizeof(V8));
+      std::memcpy(&vs1, s + 8, sizeof(V8));
+      std::memcpy(&vs2, s + 16, sizeof(V8));
+      std::memcpy(&vs3, s + 24, sizeof(V8));
+      std::memcpy(&vu0, u, sizeof(V8));
+      std::memcpy(&vu1, u + 8, sizeof(V8));
+      std::memcpy(&vu2, u + 16, sizeof(V8));
+      std::memcpy(&vu3, u + 24, sizeof(V8));
+      p0 = vs0 + vu0, p1 = vs1 + vu1, p2 = vs2 + vu2, p3 = vs3 + vu3;
+      if (use1[t]) {
+        const double wt = w1[t];
+        a0 += wt * p0, a1 += wt * p1, a2 += wt * p2, a3 += wt * p3;
+      }
+      if (use2[t]) {
+        const double wt = w2[t];
+        b0 += wt * p0, b1 += wt * p1, b2 += wt * p2, b3 += wt * p3;
+      }
+    }
+    std::memcpy(out1 + x, &a0, sizeof(V8));
+    std::memcpy(out1 + x + 8, &a1, sizeof(V8));
+    std::memcpy(out1 + x + 16, &a2, sizeof(V8));
+    std::memcpy(out1 + x + 24, &a3, sizeof(V8));
+    std::memcpy(out2 + x, &b0, sizeof(V8));
+    std::memcpy(out2 + x + 8, &b1, sizeof(V8));
+    std::memcpy(out2 + x + 16, &b2, sizeof(V8));
+    std::memcpy(out2 + x + 24, &b3, sizeof(V8));
+  }
+  for (; x + 8 <= width; x += 8) {
+    std::memcpy(&vs0, c + x, sizeof(V8));
+    a0 = wc1 * vs0;
+    b0 = wc2 * vs0;
+    for (int t = 0; t < count; ++t) {
+      std::memcpy(&vs0, pa[t] + x, sizeof(V8));
+      std::memcpy(&vu0, pb[t] + x, sizeof(V8));
+      p0 = vs0 + vu0;
+      if (use1[t]) a0 += w1[t] * p0;
+      if (use2[t]) b0 += w2[t] * p0;
+    }
+    std::memcpy(out1 + x, &a0, sizeof(V8));
+    std::memcpy(out2 + x, &b0, sizeof(V8));
+  }
+  for (; x < width; ++x) {
+    double acc1 = wc1 * c[x];
+    double acc2 = wc2 * c[x];
+    for (int t = 0; t < count; ++t) {
+      const double p = pa[t][x] + pb[t][x];
+      if (use1[t]) acc1 += w1[t] * p;
+      if (use2[t]) acc2 += w2[t] * p;
+    }
+    out1[x] = acc1;
+    out2[x] = acc2;
+  }
+}
 #pragma GCC pop_options
 
 bool CpuHasAvx512() {
@@ -262,7 +342,8 @@ bool CpuHasAvx512() {
 // w[j] (j < r) the weight of the tap pair (j, n - 1 - j), wc the centre's:
 //   out0[x] = wc rows[r][x]     + sum_j w[j] (rows[j][x]     + rows[n-1-j][x])
 //   out1[x] = wc rows[r + 1][x] + sum_j w[j] (rows[j + 1][x] + rows[n-j][x])
-// (then + out when accumulating): for each output exactly the sum, in the
+// (then + out when accumulating; a pair of zero weight is skipped, as
+// BuildPlan skips it): for each output exactly the sum, in the
 // same order, that WeightedPairSum computes from its LinePlan, so the results
 // are bit for bit the same (contraction into multiply-adds, which AVX-512F
 // would allow, is switched off for these functions). The two rows share
@@ -298,8 +379,10 @@ template <typename V>
       load(b1, rows[n - 1 - j] + x);
       load(b1h, rows[n - 1 - j] + x + kLanes);
       const double wt = w[j];
-      acc00 += wt * (a0 + b1), acc01 += wt * (a0h + b1h);
-      acc10 += wt * (a1 + bn), acc11 += wt * (a1h + bnh);
+      if (wt != 0.0) {
+        acc00 += wt * (a0 + b1), acc01 += wt * (a0h + b1h);
+        acc10 += wt * (a1 + bn), acc11 += wt * (a1h + bnh);
+      }
       a0 = a1, a0h = a1h, bn = b1, bnh = b1h;
     }
     if (accumulate) {
@@ -319,6 +402,7 @@ template <typename V>
     double acc0 = wc * rows[r][x];
     double acc1 = wc * rows[r + 1][x];
     for (int j = 0; j < r; ++j) {
+      if (w[j] == 0.0) continue;
       acc0 += w[j] * (rows[j][x] + rows[n - 1 - j][x]);
       acc1 += w[j] * (rows[j + 1][x] + rows[n - j][x]);
     }
@@ -519,7 +603,9 @@ void FilterSeparableWindowInto(const Grid<double>& in, const Taps& tx,
   }
   const int ring_size = hi - lo + 1 + (any_paired ? 1 : 0);
   const std::size_t w = static_cast<std::size_t>(out_width);
-  std::vector<double> ring(static_cast<std::size_t>(ring_size) * w);
+  // Every slot is row-filtered before it is read: no zero fill.
+  const auto ring =
+      std::make_unique_for_overwrite<double[]>(static_cast<std::size_t>(ring_size) * w);
   std::vector<const double*> slot(static_cast<std::size_t>(ring_size), nullptr);
   const std::vector<double> zero_row(w, 0.0);
 
@@ -593,6 +679,143 @@ void FilterSeparableWindowInto(const Grid<double>& in, const Taps& tx,
     }
     y += 2;
   }
+}
+
+bool FilterSeparablePairWindowInto(const Grid<double>& in, const Taps& tx1, const Taps& ty1,
+                                   const Taps& tx2, const Taps& ty2, Padding padding,
+                                   const Window& window, Grid<double>& out) {
+#ifndef FEDRAD_HAVE_AVX512_PAIR_SUM
+  (void)in, (void)tx1, (void)ty1, (void)tx2, (void)ty2, (void)padding, (void)window, (void)out;
+  return false;
+#else
+  const int width = in.width;
+  const int height = in.height;
+  const int out_width = window.width;
+  const int out_height = window.height;
+  if (!CpuHasAvx512() || window.x0 < 0 || window.y0 < 0 || out_width <= 0 || out_height <= 0 ||
+      window.x0 + out_width > width || window.y0 + out_height > height) {
+    return false;
+  }
+  // Row kernels: both symmetric, of one length; column kernels: one length
+  // and start (so both read the same virtual rows).
+  const int nx = static_cast<int>(tx1.w.size());
+  if (!IsSymmetric(tx1) || !IsSymmetric(tx2) || tx2.w.size() != tx1.w.size() ||
+      ty1.first != ty2.first || ty1.w.size() != ty2.w.size() || ty1.w.empty()) {
+    return false;
+  }
+  const int lo = ty1.first;
+  const int hi = lo + static_cast<int>(ty1.w.size()) - 1;
+  const std::array<bool, 2> symmetric = {IsSymmetric(ty1), IsSymmetric(ty2)};
+  // (Zero taps allowed here: RunPairedRows skips them as BuildPlan does;
+  // the second derivative's taps can be exactly zero.)
+  std::array<bool, 2> paired{};
+  for (std::size_t k = 0; k < 2; ++k) {
+    paired[k] = symmetric[k] && (k == 0 ? ty1 : ty2).w.size() >= 3;
+  }
+  out = Grid<double>(out_width, out_height);
+  const int ring_size = hi - lo + 2;
+  const std::size_t w = static_cast<std::size_t>(out_width);
+  // Every slot is row-filtered before it is read: no zero fill.
+  const auto ring =
+      std::make_unique_for_overwrite<double[]>(2 * static_cast<std::size_t>(ring_size) * w);
+  std::array<std::vector<const double*>, 2> slot;
+  slot[0].assign(static_cast<std::size_t>(ring_size), nullptr);
+  slot[1].assign(static_cast<std::size_t>(ring_size), nullptr);
+  const std::vector<double> zero_row(w, 0.0);
+
+  // Row pass of one source row for both row kernels, through one padded
+  // buffer (as FilterSeparableWindowInto; the plans are those BuildPlan
+  // makes, merged over the tap pairs: a pair a plan skips is flagged off).
+  std::vector<double> buf(static_cast<std::size_t>(out_width + nx - 1));
+  const int r = nx / 2;
+  std::vector<const double*> pa;
+  std::vector<const double*> pb;
+  std::vector<double> w1;
+  std::vector<double> w2;
+  std::unique_ptr<bool[]> use1(new bool[static_cast<std::size_t>(r) + 1]);
+  std::unique_ptr<bool[]> use2(new bool[static_cast<std::size_t>(r) + 1]);
+  int count = 0;
+  for (int j = 0; j < r; ++j) {
+    const double u1 = tx1.w[static_cast<std::size_t>(j)];
+    const double u2 = tx2.w[static_cast<std::size_t>(j)];
+    if (u1 == 0.0 && u2 == 0.0) continue;
+    pa.push_back(buf.data() + j);
+    pb.push_back(buf.data() + (nx - 1 - j));
+    w1.push_back(u1);
+    w2.push_back(u2);
+    use1[static_cast<std::size_t>(count)] = u1 != 0.0;
+    use2[static_cast<std::size_t>(count)] = u2 != 0.0;
+    ++count;
+  }
+  const double* centre = buf.data() + r;
+  const double wc1 = tx1.w[static_cast<std::size_t>(r)];
+  const double wc2 = tx2.w[static_cast<std::size_t>(r)];
+  auto fill = [&](int v) {
+    const std::size_t s = static_cast<std::size_t>((v - lo) % ring_size);
+    const int m = PadIndex(v, height, padding);
+    if (m < 0) {
+      slot[0][s] = zero_row.data();
+      slot[1][s] = zero_row.data();
+      return;
+    }
+    FillPaddedSegment(&in.data[static_cast<std::size_t>(width) * static_cast<std::size_t>(m)],
+                      width, window.x0 + tx1.first, out_width + nx - 1, padding, buf.data());
+    double* dst1 = &ring[s * w];
+    double* dst2 = &ring[(static_cast<std::size_t>(ring_size) + s) * w];
+    WeightedPairSum2Avx512(count, pa.data(), pb.data(), centre, w1.data(), use1.get(), wc1, dst1,
+                           w2.data(), use2.get(), wc2, dst2, out_width);
+    slot[0][s] = dst1;
+    slot[1][s] = dst2;
+  };
+
+  const int v0 = window.y0;
+  for (int v = v0 + lo; v < v0 + hi; ++v) fill(v);
+  LinePlan col_plan;
+  std::vector<const double*> rows;
+  // Output row y of column kernel k (0: ty1 on the tx1 rows, written; 1:
+  // ty2 on the tx2 rows, added), one row at a time.
+  const auto single_row = [&](std::size_t k, int y) {
+    const Taps& ty = k == 0 ? ty1 : ty2;
+    BuildPlan(
+        ty, symmetric[k],
+        [&](int j) {
+          return slot[k][static_cast<std::size_t>((v0 + y + ty.first + j - lo) % ring_size)];
+        },
+        col_plan);
+    RunPlan(col_plan, &out.data[w * static_cast<std::size_t>(y)], out_width, k == 1);
+  };
+  int y = 0;
+  while (y < out_height) {
+    if (y + 1 == out_height) {
+      fill(v0 + y + hi);
+      single_row(0, y);
+      single_row(1, y);
+      ++y;
+      continue;
+    }
+    fill(v0 + y + hi);
+    fill(v0 + y + 1 + hi);
+    for (std::size_t k = 0; k < 2; ++k) {
+      if (!paired[k]) {
+        single_row(k, y);
+        single_row(k, y + 1);
+        continue;
+      }
+      const Taps& ty = k == 0 ? ty1 : ty2;
+      const int n = static_cast<int>(ty.w.size());
+      rows.resize(static_cast<std::size_t>(n) + 1);
+      for (int i = 0; i <= n; ++i) {
+        rows[static_cast<std::size_t>(i)] =
+            slot[k][static_cast<std::size_t>((v0 + y + ty.first + i - lo) % ring_size)];
+      }
+      double* out0 = &out.data[w * static_cast<std::size_t>(y)];
+      RunPairedRows(rows.data(), ty.w.data(), n / 2, ty.w[static_cast<std::size_t>(n / 2)], out0,
+                    out0 + w, out_width, k == 1);
+    }
+    y += 2;
+  }
+  return true;
+#endif
 }
 
 void FilterSeparableInto(const Grid<double>& in, const Taps& tx,

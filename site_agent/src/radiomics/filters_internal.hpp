@@ -57,6 +57,17 @@ void FilterSeparableWindowInto(const Grid<double>& in, const Taps& tx,
                                const std::vector<const Taps*>& tys, Padding padding,
                                const Window& window, const std::vector<Grid<double>*>& outs,
                                bool accumulate);
+// The LoG's two separable terms on `window`, fused: out = columns(ty2,
+// rows(tx2, in)) + columns(ty1, rows(tx1, in)), bit for bit what
+// FilterSeparableWindowInto(tx1, {ty1}) followed by an accumulating
+// FilterSeparableWindowInto(tx2, {ty2}) gives, with the row pass of both
+// row kernels in one sweep (each pair sum loaded and added once). Returns
+// false, touching nothing, where it does not apply (no AVX-512F, row
+// kernels not symmetric or of different lengths, column kernels of
+// different extents, empty window): the caller then makes the two calls.
+bool FilterSeparablePairWindowInto(const Grid<double>& in, const Taps& tx1, const Taps& ty1,
+                                   const Taps& tx2, const Taps& ty2, Padding padding,
+                                   const Window& window, Grid<double>& out);
 
 // Filter responses on a window of the image only (window-sized results),
 // equal bit for bit to the same window of the whole-image response: the

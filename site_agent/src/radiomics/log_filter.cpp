@@ -98,6 +98,10 @@ Image LaplacianOfGaussianWindow(const Image& image, const LogParams& params, con
   GaussianTaps(sy, LogKernelRadius(sy, params), scale / (hy * hy), gy, dyy);
 
   Image out{Grid<double>(), image.spacing};
+  if (filter_detail::FilterSeparablePairWindowInto(image.pixels, dxx, gy, gx, dyy, padding, window,
+                                                   out.pixels)) {
+    return out;
+  }
   filter_detail::FilterSeparableWindowInto(image.pixels, dxx, {&gy}, padding, window, {&out.pixels},
                                            /*accumulate=*/false);
   filter_detail::FilterSeparableWindowInto(image.pixels, gx, {&dyy}, padding, window, {&out.pixels},
