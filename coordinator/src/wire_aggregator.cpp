@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <span>
 #include <set>
 #include <utility>
 
@@ -440,8 +441,9 @@ Result<std::vector<std::vector<double>>> WireAggregator::SecureSumBatch(
   auto step2 = Exchange(*sessions_, options_, round_name, sites, input_requests, &failure);
   if (!step2.ok()) return fail(step2.status(), "");
   const std::size_t words = stats::WideWordCount(requests, sizes);
+  FEDRAD_RETURN_IF_ERROR(count_bytes(input_requests.at(sites.front()), step2->at(sites.front())));
   for (const std::string& site : sites) {
-    const protocols::RoundReply& reply = step2->at(site);
+    protocols::RoundReply& reply = step2->at(site);
     const std::string what = round_name + ": secagg_input reply from site " + site;
     if (reply.arrays.size() != 1 || reply.arrays[0].name != "masked" ||
         reply.arrays[0].dtype != protocols::DType::kI64 || reply.arrays[0].shape.size() != 1 ||
@@ -450,15 +452,17 @@ Result<std::vector<std::vector<double>>> WireAggregator::SecureSumBatch(
                                         std::to_string(words) + " words"),
                   site);
     }
-    protocols::MaskedInput input;
-    input.site_id = site;
-    input.round = secagg_round;
-    input.masked.reserve(words);
-    for (std::int64_t w : reply.arrays[0].i64)
-      input.masked.push_back(static_cast<std::uint64_t>(w));
-    if (auto s = server.ReceiveMaskedInput(input); !s.ok()) return fail(s.Wrap(round_name), site);
+    // The words as uint64 (two's complement; int64_t and uint64_t may alias),
+    // added to the server's running sum without a copy, then freed: the
+    // coordinator holds the replies not yet summed and one sum.
+    std::vector<std::int64_t>& masked = reply.arrays[0].i64;
+    const std::span<const std::uint64_t> view(reinterpret_cast<const std::uint64_t*>(masked.data()),
+                                              masked.size());
+    if (auto s = server.ReceiveMaskedInput(site, secagg_round, view); !s.ok()) {
+      return fail(s.Wrap(round_name), site);
+    }
+    std::vector<std::int64_t>().swap(masked);
   }
-  FEDRAD_RETURN_IF_ERROR(count_bytes(input_requests.at(sites.front()), step2->at(sites.front())));
   auto unmask = server.CloseMaskedInputs();
   if (!unmask.ok()) return fail(unmask.status().Wrap(round_name), "");
 

@@ -3,8 +3,11 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <string_view>
+#include <system_error>
+#include <thread>
 
 #include "fedrad/common/sodium_init.hpp"
 
@@ -242,12 +245,85 @@ std::map<std::string, std::size_t> IndexSites(const SecAggConfig& config) {
   return index;
 }
 
-void AddSigned(std::vector<std::uint64_t>& acc, const std::vector<std::uint64_t>& mask, bool add) {
-  if (add) {
-    AddModular(acc, mask);
-  } else {
-    SubtractModular(acc, mask);
+// One PRG term of a masked sum: acc += PRG(seed) (add) or acc -= PRG(seed).
+struct MaskTerm {
+  std::array<std::uint8_t, 32> seed{};
+  bool add = true;
+};
+
+// ChaCha20-IETF blocks are 64 bytes = 8 words; block b of the keystream
+// holds words [8b, 8b + 8).
+constexpr std::size_t kWordsPerBlock = 8;
+// Keystream chunk expanded at a time (32 KiB: stays in L1/L2 while every
+// term is added to the same slice of the accumulator).
+constexpr std::size_t kChunkWords = 4096;
+// Below this length a round's masks are applied on the calling thread.
+constexpr std::size_t kParallelMinWords = std::size_t{1} << 16;
+constexpr std::size_t kMaxMaskThreads = 4;
+
+// acc[i] (+|-)= PRG(term.seed)[begin + i] for every term and i < acc.size(),
+// modulo 2^64; `begin` is a multiple of kWordsPerBlock. The keystream is
+// generated with crypto_stream_chacha20_ietf_xor_ic from block begin / 8, so
+// every slice equals the same words of ExpandMask's single stream.
+void ApplyMaskSlice(std::span<const MaskTerm> terms, std::size_t begin,
+                    std::span<std::uint64_t> acc) {
+  static_assert(kChunkWords % kWordsPerBlock == 0);
+  std::vector<std::uint64_t> stream(std::min(kChunkWords, acc.size()));
+  auto* bytes = reinterpret_cast<unsigned char*>(stream.data());
+  const std::array<std::uint8_t, crypto_stream_chacha20_ietf_NONCEBYTES> nonce{};
+  for (std::size_t c = 0; c < acc.size(); c += kChunkWords) {
+    const std::size_t n = std::min(kChunkWords, acc.size() - c);
+    const auto block = static_cast<std::uint32_t>((begin + c) / kWordsPerBlock);
+    std::uint64_t* out = acc.data() + c;
+    for (const MaskTerm& term : terms) {
+      std::memset(bytes, 0, n * 8);
+      crypto_stream_chacha20_ietf_xor_ic(bytes, bytes, n * 8, nonce.data(), block,
+                                         term.seed.data());
+      if constexpr (std::endian::native == std::endian::big) {
+        for (std::size_t i = 0; i < n; ++i) {
+          std::uint64_t v = 0;
+          for (int b = 0; b < 8; ++b) v |= static_cast<std::uint64_t>(bytes[8 * i + b]) << (8 * b);
+          stream[i] = v;
+        }
+      }
+      const std::uint64_t* m = stream.data();
+      if (term.add) {
+        for (std::size_t i = 0; i < n; ++i) out[i] += m[i];
+      } else {
+        for (std::size_t i = 0; i < n; ++i) out[i] -= m[i];
+      }
+    }
   }
+  common::SecureWipe(stream.data(), stream.size() * sizeof(std::uint64_t));
+}
+
+// acc (+|-)= PRG(seed) for every term (mod 2^64), in place, without
+// materialising any mask: the keystream is produced in chunks. Long vectors
+// are split into block-aligned slices over up to kMaxMaskThreads threads
+// (each slice gets every term; the sum is exact in any order).
+void ApplyMasks(std::span<const MaskTerm> terms, std::span<std::uint64_t> acc) {
+  if (terms.empty() || acc.empty()) return;
+  std::size_t threads = 1;
+  if (acc.size() >= kParallelMinWords) {
+    threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, kMaxMaskThreads);
+  }
+  const std::size_t blocks = (acc.size() + kWordsPerBlock - 1) / kWordsPerBlock;
+  const std::size_t slice = (blocks + threads - 1) / threads * kWordsPerBlock;
+  std::vector<std::thread> workers;
+  std::size_t begin = 0;
+  for (; threads > 1 && begin + slice < acc.size(); begin += slice) {
+    try {
+      workers.emplace_back(ApplyMaskSlice, terms, begin, acc.subspan(begin, slice));
+    } catch (const std::system_error&) {
+      break;  // no thread available: the calling thread does the rest
+    }
+  }
+  ApplyMaskSlice(terms, begin, acc.subspan(begin));
+  for (auto& w : workers) w.join();
+}
+
+void WipeTerms(std::vector<MaskTerm>& terms) {
+  for (auto& t : terms) common::SecureWipe(t.seed.data(), t.seed.size());
 }
 
 }  // namespace
@@ -477,20 +553,11 @@ Status VerifyKeyAdvertisement(const std::string& study_id, const KeyAdvertisemen
 }
 
 std::vector<std::uint64_t> ExpandMask(std::span<const std::uint8_t> seed, std::size_t length) {
-  std::vector<std::uint8_t> bytes(length * 8);
-  std::array<std::uint8_t, crypto_stream_chacha20_ietf_NONCEBYTES> nonce{};
-  std::array<std::uint8_t, crypto_stream_chacha20_ietf_KEYBYTES> key{};
-  std::memcpy(key.data(), seed.data(), std::min(seed.size(), key.size()));
-  // Counter-based ChaCha20-IETF covers 2^32 blocks (256 GiB): ample.
-  crypto_stream_chacha20_ietf(bytes.data(), bytes.size(), nonce.data(), key.data());
-  common::SecureWipe(key.data(), key.size());
-  std::vector<std::uint64_t> out(length);
-  for (std::size_t i = 0; i < length; ++i) {
-    std::uint64_t v = 0;
-    for (int b = 0; b < 8; ++b) v |= static_cast<std::uint64_t>(bytes[8 * i + b]) << (8 * b);
-    out[i] = v;
-  }
-  common::SecureWipe(bytes.data(), bytes.size());
+  std::vector<std::uint64_t> out(length, 0);
+  MaskTerm term;
+  std::memcpy(term.seed.data(), seed.data(), std::min(seed.size(), term.seed.size()));
+  ApplyMasks(std::span<const MaskTerm>(&term, 1), out);
+  common::SecureWipe(term.seed.data(), term.seed.size());
   return out;
 }
 
@@ -713,18 +780,25 @@ Result<MaskedInput> SiteSession::MaskEncodedInput(std::span<const EncryptedShare
   out.site_id = site_id_;
   out.round = round_;
   out.masked.assign(encoded.begin(), encoded.end());
-  const auto self_seed = SelfMaskSeed(config_.study_id, round_, self_seed_.span());
-  AddModular(out.masked, ExpandMask(self_seed, out.masked.size()));
+  // The self-mask (added) and one pairwise mask per other site in U2 (added
+  // if this site's index is the smaller one, subtracted otherwise), all
+  // applied in one chunked pass.
+  std::vector<MaskTerm> terms(1);
+  terms[0].seed = SelfMaskSeed(config_.study_id, round_, self_seed_.span());
   for (const auto& peer : u2_) {
     if (peer == site_id_) continue;
     const std::size_t j = index_of_.at(peer);
-    std::array<std::uint8_t, 32> seed{};
-    FEDRAD_RETURN_IF_ERROR(PairKey("fedrad-secagg-pairwise-v1", config_.study_id, round_,
-                                   mask_secret_.span(), index_, mask_public_, j,
-                                   u1_.at(peer).mask_public, seed));
-    AddSigned(out.masked, ExpandMask(seed, out.masked.size()), index_ < j);
-    common::SecureWipe(seed.data(), seed.size());
+    MaskTerm& term = terms.emplace_back();
+    term.add = index_ < j;
+    if (auto s = PairKey("fedrad-secagg-pairwise-v1", config_.study_id, round_, mask_secret_.span(),
+                         index_, mask_public_, j, u1_.at(peer).mask_public, term.seed);
+        !s.ok()) {
+      WipeTerms(terms);
+      return s;
+    }
   }
+  ApplyMasks(terms, out.masked);
+  WipeTerms(terms);
   stage_ = Stage::kMasked;
   return out;
 }
@@ -802,7 +876,8 @@ Status ServerSession::BeginRound(RoundId round) {
   u1_.clear();
   shares_from_.clear();
   u2_.clear();
-  masked_.clear();
+  masked_from_.clear();
+  masked_sum_.clear();
   round_length_ = config_.vector_length;
   u3_.clear();
   dropped_.clear();
@@ -898,29 +973,39 @@ Result<std::map<std::string, std::vector<EncryptedShare>>> ServerSession::CloseS
 }
 
 Status ServerSession::ReceiveMaskedInput(const MaskedInput& input) {
-  const std::string where =
-      "secure aggregation server: masked input from '" + input.site_id + "': ";
+  return ReceiveMaskedInput(input.site_id, input.round, input.masked);
+}
+
+Status ServerSession::ReceiveMaskedInput(const std::string& site_id, RoundId round,
+                                         std::span<const std::uint64_t> masked) {
+  const std::string where = "secure aggregation server: masked input from '" + site_id + "': ";
   if (stage_ != Stage::kMasking) return FailedPrecondition(where + "not collecting inputs now");
-  if (u2_.count(input.site_id) == 0) return ProtocolError(where + "site did not share keys");
-  if (!(input.round == round_)) {
-    return ProtocolError(where + "is for " + RoundText(input.round) + ", expected " +
-                         RoundText(round_));
+  if (u2_.count(site_id) == 0) return ProtocolError(where + "site did not share keys");
+  if (!(round == round_)) {
+    return ProtocolError(where + "is for " + RoundText(round) + ", expected " + RoundText(round_));
   }
-  if (masked_.count(input.site_id) != 0) return ProtocolError(where + "sent twice");
+  if (masked_from_.count(site_id) != 0) return ProtocolError(where + "sent twice");
   if (round_length_ == 0) {
     // vector_length 0: the first accepted input fixes this round's length.
-    if (input.masked.empty() || input.masked.size() > kMaxVectorLength) {
-      return ProtocolError(where + "has " + std::to_string(input.masked.size()) +
+    if (masked.empty() || masked.size() > kMaxVectorLength) {
+      return ProtocolError(where + "has " + std::to_string(masked.size()) +
                            " values, expected 1 to 2^26");
     }
-  } else if (input.masked.size() != round_length_) {
+  } else if (masked.size() != round_length_) {
     return ProtocolError(
-        where + "has " + std::to_string(input.masked.size()) + " values, expected " +
+        where + "has " + std::to_string(masked.size()) + " values, expected " +
         std::to_string(round_length_) +
         (config_.vector_length == 0 ? " (the length of this round's first input)" : ""));
   }
-  round_length_ = input.masked.size();
-  masked_[input.site_id] = input.masked;
+  round_length_ = masked.size();
+  // Only the running sum of the masked inputs is kept (exact modulo 2^64, so
+  // the order of arrival does not matter).
+  if (masked_sum_.empty()) {
+    masked_sum_.assign(masked.begin(), masked.end());
+  } else {
+    AddModular(masked_sum_, masked);
+  }
+  masked_from_.insert(site_id);
   return Status::Ok();
 }
 
@@ -930,7 +1015,7 @@ Result<UnmaskRequest> ServerSession::CloseMaskedInputs() {
   }
   u3_.clear();
   dropped_.clear();
-  for (const auto& id : u2_) (masked_.count(id) != 0 ? u3_ : dropped_).push_back(id);
+  for (const auto& id : u2_) (masked_from_.count(id) != 0 ? u3_ : dropped_).push_back(id);
   if (u3_.size() < RequiredSites()) {
     stage_ = Stage::kIdle;
     return FailedPrecondition("secure aggregation server: " + RoundText(round_) + ": only " +
@@ -1000,15 +1085,23 @@ Result<AggregateResult> ServerSession::Finish() {
   result.round = round_;
   result.included_sites = u3_;
   result.recovered_dropped_sites = dropped_;
-  result.sum_encoded.assign(round_length_, 0);
-  for (const auto& u : u3_) AddModular(result.sum_encoded, masked_.at(u));
+  result.sum_encoded = std::move(masked_sum_);
+  masked_sum_.clear();
+  // Every mask to remove, collected first and then applied in one chunked
+  // (and, for long vectors, multi-threaded) pass over the sum.
+  std::vector<MaskTerm> terms;
+  struct TermsWiper {
+    std::vector<MaskTerm>& terms;
+    ~TermsWiper() { WipeTerms(terms); }
+  } wiper{terms};
   for (const auto& u : u3_) {
     auto shares = gather(u, true);
     FEDRAD_ASSIGN_OR_RETURN(auto b, ShamirCombine(shares, t));
     WipeShares(shares);
-    const auto seed = SelfMaskSeed(config_.study_id, round_, b);
+    MaskTerm& term = terms.emplace_back();
+    term.seed = SelfMaskSeed(config_.study_id, round_, b);
+    term.add = false;
     common::SecureWipe(b.data(), b.size());
-    SubtractModular(result.sum_encoded, ExpandMask(seed, round_length_));
   }
   for (const auto& d : dropped_) {
     auto shares = gather(d, false);
@@ -1028,17 +1121,17 @@ Result<AggregateResult> ServerSession::Finish() {
     const std::size_t di = index_of_.at(d);
     for (const auto& u : u3_) {
       const std::size_t ui = index_of_.at(u);
-      std::array<std::uint8_t, 32> seed{};
+      MaskTerm& term = terms.emplace_back();
+      // u added the mask if u < d, subtracted it otherwise: undo that.
+      term.add = !(ui < di);
       FEDRAD_RETURN_IF_ERROR(PairKey("fedrad-secagg-pairwise-v1", config_.study_id, round_,
                                      sk.span(), di, ad_d.mask_public, ui, u1_.at(u).mask_public,
-                                     seed));
-      // u added the mask if u < d, subtracted it otherwise: undo that.
-      AddSigned(result.sum_encoded, ExpandMask(seed, round_length_), !(ui < di));
-      common::SecureWipe(seed.data(), seed.size());
+                                     term.seed));
     }
     revealed_mask_keys_.insert(ad_d.mask_public);
     rekey_required_[d] = ad_d.mask_public;
   }
+  ApplyMasks(terms, result.sum_encoded);
   FEDRAD_ASSIGN_OR_RETURN(result.sum,
                           DecodeFixedPointSum(result.sum_encoded, config_.FixedPoint()));
   return result;

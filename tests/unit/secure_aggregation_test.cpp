@@ -3,6 +3,7 @@
 #include "fedrad/protocols/secure_aggregation.hpp"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <cmath>
 #include <cstring>
@@ -272,6 +273,30 @@ TEST(SecureAggregationTest, MasksDifferBetweenRoundsAndRoundsAreNotReused) {
   s2[0] = 1;
   EXPECT_NE(ExpandMask(s1, 4), ExpandMask(s2, 4));
   EXPECT_EQ(ExpandMask(s1, 4), ExpandMask(s1, 4));
+}
+
+// The chunked, multi-threaded expansion must be the one ChaCha20-IETF stream
+// (nonce 0) read as little-endian uint64, across chunk (4,096 words), block
+// and thread-slice boundaries (>= 2^16 words are split over threads).
+TEST(SecureAggregationTest, ExpandMaskIsTheChaCha20Keystream) {
+  ASSERT_TRUE(common::InitSodium().ok());
+  std::array<std::uint8_t, 32> seed{};
+  for (std::size_t k = 0; k < seed.size(); ++k) seed[k] = static_cast<std::uint8_t>(7 * k + 3);
+  for (std::size_t length :
+       {std::size_t{1}, std::size_t{9}, std::size_t{4097}, std::size_t{200003}}) {
+    std::vector<std::uint8_t> bytes(length * 8);
+    const std::array<std::uint8_t, crypto_stream_chacha20_ietf_NONCEBYTES> nonce{};
+    crypto_stream_chacha20_ietf(bytes.data(), bytes.size(), nonce.data(), seed.data());
+    const auto mask = ExpandMask(seed, length);
+    ASSERT_EQ(mask.size(), length);
+    std::size_t mismatches = 0;
+    for (std::size_t i = 0; i < length; ++i) {
+      std::uint64_t v = 0;
+      for (int b = 0; b < 8; ++b) v |= static_cast<std::uint64_t>(bytes[8 * i + b]) << (8 * b);
+      mismatches += v != mask[i] ? 1 : 0;
+    }
+    EXPECT_EQ(mismatches, 0u) << "length " << length;
+  }
 }
 
 TEST(SecureAggregationTest, SiteDroppingAfterMaskedInputIsRecoveredFromShares) {

@@ -208,7 +208,9 @@ common::Result<KeyAdvertisement> SignKeyAdvertisement(const std::string& study_i
 common::Status VerifyKeyAdvertisement(const std::string& study_id, const KeyAdvertisement& ad,
                                       const PublicKey32& sign_public);
 
-// The PRG: `length` uint64 from ChaCha20-IETF(seed, nonce 0).
+// The PRG: `length` uint64 from ChaCha20-IETF(seed, nonce 0). (The sessions
+// never materialise a mask: they add the keystream to the vector in chunks,
+// long vectors split over a few threads at block boundaries; same words.)
 std::vector<std::uint64_t> ExpandMask(std::span<const std::uint8_t> seed, std::size_t length);
 
 // One site's side of the protocol. Steps must be called in order, once per
@@ -275,6 +277,10 @@ class ServerSession {
   // site in U2 gets exactly those sent to it by the rest of U2).
   common::Result<std::map<std::string, std::vector<EncryptedShare>>> CloseShares();
   common::Status ReceiveMaskedInput(const MaskedInput& input);
+  // The same without a MaskedInput copy (e.g. a view of a received array).
+  // The server keeps only the running sum of the inputs, not each input.
+  common::Status ReceiveMaskedInput(const std::string& site_id, RoundId round,
+                                    std::span<const std::uint64_t> masked);
   // Closes step 2: U3 = senders; needs |U3| >= max(t, min sites).
   common::Result<UnmaskRequest> CloseMaskedInputs();
   common::Status ReceiveUnmaskResponse(const UnmaskResponse& response);
@@ -301,8 +307,9 @@ class ServerSession {
   std::map<std::string, KeyAdvertisement> u1_;
   std::map<std::string, std::vector<EncryptedShare>> shares_from_;
   std::set<std::string> u2_;
-  std::map<std::string, std::vector<std::uint64_t>> masked_;
-  std::size_t round_length_ = 0;  // this round's vector length (0 = not yet fixed)
+  std::set<std::string> masked_from_;      // senders of masked inputs
+  std::vector<std::uint64_t> masked_sum_;  // their running sum (mod 2^64)
+  std::size_t round_length_ = 0;           // this round's vector length (0 = not yet fixed)
   std::vector<std::string> u3_;
   std::vector<std::string> dropped_;
   std::map<std::string, UnmaskResponse> responses_;
