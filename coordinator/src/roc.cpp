@@ -165,6 +165,29 @@ RocAnalysis Finish(const Components& c, const std::vector<RawCurve>& curves,
 
 }  // namespace
 
+// The DeLong cross sums ΣV10ʳV10ˢ and ΣV01ʳV01ˢ of every model pair from a
+// placement-sums array (`origin` names it in errors): appended to c in
+// row-major pair order; the array must be symmetric in r and s.
+common::Status ReadCrossSums(const std::vector<std::int64_t>& sums,
+                             const ss::PlacementSumsLayout& layout, int num_models,
+                             const std::string& origin, Components* c) {
+  for (int r = 0; r < num_models; ++r) {
+    for (int s = 0; s < num_models; ++s) {
+      const std::int64_t a10 = sums[static_cast<std::size_t>(layout.CrossCase(r, s))];
+      const std::int64_t a01 = sums[static_cast<std::size_t>(layout.CrossControl(r, s))];
+      if (a10 != sums[static_cast<std::size_t>(layout.CrossCase(s, r))] ||
+          a01 != sums[static_cast<std::size_t>(layout.CrossControl(s, r))]) {
+        return common::InvalidArgument(origin + " placement cross sums of models " +
+                                       std::to_string(r) + " and " + std::to_string(s) +
+                                       " are not symmetric");
+      }
+      c->cross10.push_back(a10);
+      c->cross01.push_back(a01);
+    }
+  }
+  return common::Status::Ok();
+}
+
 common::Result<RocAnalysis> PooledRocAnalysis(const ss::ScoreGrid& grid, int num_models,
                                               const std::vector<double>& pooled_histograms,
                                               const std::vector<double>& pooled_placement_sums) {
@@ -239,20 +262,7 @@ common::Result<RocAnalysis> PooledRocAnalysis(const ss::ScoreGrid& grid, int num
     c.sum10.push_back(s10);
     c.sum01.push_back(s01);
   }
-  for (int r = 0; r < num_models; ++r) {
-    for (int s = 0; s < num_models; ++s) {
-      const std::int64_t a10 = sums[static_cast<std::size_t>(layout.CrossCase(r, s))];
-      const std::int64_t a01 = sums[static_cast<std::size_t>(layout.CrossControl(r, s))];
-      if (a10 != sums[static_cast<std::size_t>(layout.CrossCase(s, r))] ||
-          a01 != sums[static_cast<std::size_t>(layout.CrossControl(s, r))]) {
-        return common::InvalidArgument("pooled placement cross sums of models " +
-                                       std::to_string(r) + " and " + std::to_string(s) +
-                                       " are not symmetric");
-      }
-      c.cross10.push_back(a10);
-      c.cross01.push_back(a01);
-    }
-  }
+  FEDRAD_RETURN_IF_ERROR(ReadCrossSums(sums, layout, num_models, "pooled", &c));
   return Finish(c, curves, bounds);
 }
 
@@ -309,20 +319,7 @@ common::Result<RocAnalysis> ReleasedRocAnalysis(int num_models,
     c.sum10.push_back(s10);
     c.sum01.push_back(s01);
   }
-  for (int r = 0; r < num_models; ++r) {
-    for (int s = 0; s < num_models; ++s) {
-      const std::int64_t a10 = sums[static_cast<std::size_t>(layout.CrossCase(r, s))];
-      const std::int64_t a01 = sums[static_cast<std::size_t>(layout.CrossControl(r, s))];
-      if (a10 != sums[static_cast<std::size_t>(layout.CrossCase(s, r))] ||
-          a01 != sums[static_cast<std::size_t>(layout.CrossControl(s, r))]) {
-        return common::InvalidArgument("released placement cross sums of models " +
-                                       std::to_string(r) + " and " + std::to_string(s) +
-                                       " are not symmetric");
-      }
-      c.cross10.push_back(a10);
-      c.cross01.push_back(a01);
-    }
-  }
+  FEDRAD_RETURN_IF_ERROR(ReadCrossSums(sums, layout, num_models, "released", &c));
   return Finish(c, raw, bounds);
 }
 
