@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <optional>
-#include <span>
 #include <set>
+#include <span>
 #include <utility>
 
 #include "fedrad/common/logging.hpp"
@@ -30,40 +30,82 @@ struct Failure {
 
 std::string Milliseconds(std::chrono::milliseconds ms) { return std::to_string(ms.count()); }
 
+// How many sites an exchange needs and which ones dropped out of it.
+struct Tolerance {
+  // 0: every site must answer. Otherwise a site whose session is lost or
+  // renewed, or that does not answer in time, drops out of the exchange
+  // (recorded in `dropped`) and the exchange succeeds with at least this many
+  // replies (the unmasking step of a secure round: Shamir's threshold t).
+  std::size_t min_replies = 0;
+  std::vector<std::string>* dropped = nullptr;
+};
+
 // One exchange of a secure round: sends every site its request (all with the
 // same job, round and statistic) and collects one ROUND_REPLY from each.
 // Fails naming the site on a send failure, a lost or renewed session, an
-// ERROR (policy_refused: kPermissionDenied) or a timeout.
+// ERROR (policy_refused: kPermissionDenied) or a timeout; with a tolerance,
+// the first, second and last only drop the site while enough remain.
 Result<std::map<std::string, protocols::RoundReply>> Exchange(
     SessionManager& sessions, const WireAggregatorOptions& options, const std::string& round_name,
     const std::vector<std::string>& sites,
-    const std::map<std::string, protocols::RoundRequest>& requests, Failure* failure) {
+    const std::map<std::string, protocols::RoundRequest>& requests, Failure* failure,
+    Tolerance tolerance = {}) {
   const protocols::RoundRequest& first = requests.at(sites.front());
   const std::string what = round_name + " (" + first.statistic + ")";
+  const bool tolerant = tolerance.min_replies > 0 && tolerance.dropped != nullptr;
+  std::set<std::string> expected(sites.begin(), sites.end());
+  std::map<std::string, protocols::RoundReply> replies;
+  std::string dropped_reasons;
+  // Drops `site` from a tolerant exchange and returns true, or returns false
+  // (the caller fails the exchange naming it).
+  auto drop = [&](const std::string& site, const std::string& reason) {
+    if (!tolerant || expected.erase(site) == 0) return false;
+    replies.erase(site);
+    tolerance.dropped->push_back(site);
+    dropped_reasons += (dropped_reasons.empty() ? "" : "; ") + site + ": " + reason;
+    Log(LogLevel::kWarn, "coordinator", "site dropped out of a round step",
+        {{"site", site}, {"round", round_name}, {"statistic", first.statistic}, {"why", reason}});
+    return true;
+  };
+  // The exchange's end once every site still expected answered: fails when
+  // dropouts left fewer replies than the tolerance needs.
+  auto finish = [&]() -> Result<std::map<std::string, protocols::RoundReply>> {
+    if (tolerant && replies.size() < tolerance.min_replies) {
+      if (tolerance.dropped->size() == 1) failure->site = tolerance.dropped->front();
+      return common::Unavailable(what + ": " + std::to_string(replies.size()) + " of " +
+                                 std::to_string(sites.size()) + " sites answered, " +
+                                 std::to_string(tolerance.min_replies) +
+                                 " needed (dropped: " + dropped_reasons + ")");
+    }
+    return replies;
+  };
   for (const std::string& site : sites) {
     if (auto s = sessions.Send(site, requests.at(site)); !s.ok()) {
+      if (drop(site, "cannot send the request: " + s.message())) continue;
       failure->site = site;
       return common::Unavailable(what + ": cannot send the request to site " + site + ": " +
                                  s.message());
     }
   }
-  std::map<std::string, protocols::RoundReply> replies;
-  const std::set<std::string> expected(sites.begin(), sites.end());
   const auto deadline = Clock::now() + options.round_timeout;
   while (replies.size() < expected.size()) {
     const auto now = Clock::now();
     if (now >= deadline) {
       std::vector<std::string> missing;
       for (const std::string& site : sites) {
-        if (replies.count(site) == 0) missing.push_back(site);
+        if (expected.count(site) > 0 && replies.count(site) == 0) missing.push_back(site);
+      }
+      const std::string waited = Milliseconds(
+          std::chrono::duration_cast<std::chrono::milliseconds>(options.round_timeout));
+      if (tolerant) {
+        for (const std::string& site : missing) drop(site, "no answer within " + waited + " ms");
+        return finish();
       }
       std::string names;
       for (const auto& site : missing) names += (names.empty() ? "" : ", ") + site;
       if (missing.size() == 1) failure->site = missing.front();
-      return common::Unavailable(what + ": no answer within " +
-                                 Milliseconds(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     options.round_timeout)) +
-                                 " ms from site(s) " + names);
+      return common::Unavailable(what + ": no answer within " + waited + " ms from site(s) " +
+                                 names);
     }
     const auto wait = std::min<std::chrono::milliseconds>(
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
@@ -71,6 +113,7 @@ Result<std::map<std::string, protocols::RoundReply>> Exchange(
     std::optional<SiteMessage> incoming = sessions.Poll(wait);
     for (const std::string& site : sessions.TakeLostSessions()) {
       if (expected.count(site) > 0) {
+        if (drop(site, "its session was lost")) continue;
         failure->site = site;
         return common::Unavailable(what + ": the session of site " + site +
                                    " was lost (it must stay connected for the whole job)");
@@ -78,6 +121,7 @@ Result<std::map<std::string, protocols::RoundReply>> Exchange(
     }
     for (const std::string& site : sessions.TakeNewSessions()) {
       if (expected.count(site) > 0) {
+        if (drop(site, "it reconnected and no longer knows the round")) continue;
         failure->site = site;
         return common::Unavailable(what + ": site " + site +
                                    " reconnected during the job and no longer knows it");
@@ -118,7 +162,7 @@ Result<std::map<std::string, protocols::RoundReply>> Exchange(
            {"statistic", first.statistic}});
     }
   }
-  return replies;
+  return finish();
 }
 
 // The request of a secure-round step 1..3 carrying one blob list "blobs".
@@ -469,12 +513,20 @@ Result<std::vector<std::vector<double>>> WireAggregator::SecureSumBatch(
   // Step 3: the survivors reveal the shares that remove the masks.
   FEDRAD_ASSIGN_OR_RETURN(protocols::RoundRequest unmask_request,
                           StepRequest(message, 3, {protocols::EncodeUnmaskRequest(*unmask)}));
-  auto step3 =
-      Exchange(*sessions_, options_, round_name, sites, same_for_all(unmask_request), &failure);
+  // A site that drops out now has its masked input in the sum already: the
+  // others' shares of its self-mask seed remove that mask, so the round still
+  // sums every site's rows, as long as t sites answer (docs/security.md, "In
+  // live studies"). The round after it then fails for that site and the
+  // study handles the dropout as its spec says.
+  const std::size_t threshold =
+      config.threshold != 0 ? config.threshold : config.sites.size() / 2 + 1;
+  std::vector<std::string> dropped;
+  auto step3 = Exchange(*sessions_, options_, round_name, sites, same_for_all(unmask_request),
+                        &failure, Tolerance{threshold, &dropped});
   if (!step3.ok()) return fail(step3.status(), "");
-  for (const std::string& site : sites) {
+  for (const auto& [site, reply] : *step3) {
     const std::string what = round_name + ": secagg_unmask reply from site " + site;
-    auto blobs = stats::BlobsOf(step3->at(site).arrays, "blobs", what);
+    auto blobs = stats::BlobsOf(reply.arrays, "blobs", what);
     if (!blobs.ok()) return fail(blobs.status(), site);
     if (blobs->size() != 1) {
       return fail(common::ProtocolError(what + ": expected one unmask response blob, got " +
@@ -492,12 +544,22 @@ Result<std::vector<std::vector<double>>> WireAggregator::SecureSumBatch(
       return fail(s.Wrap(round_name), site);
     }
   }
-  FEDRAD_RETURN_IF_ERROR(count_bytes(unmask_request, step3->at(sites.front())));
+  FEDRAD_RETURN_IF_ERROR(count_bytes(unmask_request, step3->begin()->second));
   if (options_.on_round_end) {
     FEDRAD_RETURN_IF_ERROR(options_.on_round_end(round_id).Wrap(round_name));
   }
   auto aggregate = server.Finish();
   if (!aggregate.ok()) return fail(aggregate.status().Wrap(round_name), "");
+  for (const std::string& site : dropped) {
+    Log(LogLevel::kWarn, "coordinator",
+        "site dropped out after sending its masked input; its self-mask was removed with the "
+        "other sites' shares and the round's sum includes its rows",
+        {{"site", site},
+         {"job", options_.job_id},
+         {"round", std::to_string(round_id)},
+         {"shares_from", std::to_string(step3->size())},
+         {"sites_in_sum", std::to_string(aggregate->included_sites.size())}});
+  }
   auto totals = stats::DecodeWideSums(requests, sizes, aggregate->sum_encoded,
                                       aggregate->included_sites.size());
   if (!totals.ok()) return totals.status().Wrap(round_name + ": decoding the secure sum");

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -47,6 +48,24 @@ std::string ProtocolVersion() {
 
 enum class State { kDisconnected, kHelloSent, kReady };
 
+// Failure drills only (tests/integration/dropout_test.cpp): with
+// FEDRAD_DRILL_EXIT_AFTER_MASKED_INPUT=R in its environment, the site agent
+// exits right after it sent its masked input of secure round R, like a site
+// that crashes between masking and unmasking (docs/security.md, "In live
+// studies"). -1 when unset or not a round number; logged as an ERROR when set.
+constexpr char kDrillExitAfterInput[] = "FEDRAD_DRILL_EXIT_AFTER_MASKED_INPUT";
+
+std::int64_t DrillExitAfterInputRound() {
+  const char* value = std::getenv(kDrillExitAfterInput);
+  if (value == nullptr || *value == '\0') return -1;
+  char* end = nullptr;
+  const long long round = std::strtoll(value, &end, 10);
+  if (*end != '\0' || round < 1) return -1;
+  Log(LogLevel::kError, "site", "failure drill armed: this site will exit mid-round",
+      {{"variable", kDrillExitAfterInput}, {"round", std::to_string(round)}});
+  return round;
+}
+
 // One site's session with the coordinator (docs/protocol.md 4.1).
 class SiteSession {
  public:
@@ -58,7 +77,8 @@ class SiteSession {
         transport_(transport),
         audit_(audit),
         observer_(observer),
-        backoff_(config.reconnect_interval_ms) {}
+        backoff_(config.reconnect_interval_ms),
+        drill_exit_after_input_round_(DrillExitAfterInputRound()) {}
 
   // This site's identity: its Ed25519 key signs the secure-aggregation keys.
   void set_identity(const common::Identity* identity) { identity_ = identity; }
@@ -727,7 +747,15 @@ class SiteSession {
         {{"job", request.job_id},
          {"round", std::to_string(request.round_id)},
          {"statistic", request.statistic}});
-    return SendBody(std::move(reply).value());
+    FEDRAD_RETURN_IF_ERROR(SendBody(std::move(reply).value()));
+    if (step == 2 && request.round_id == drill_exit_after_input_round_) {
+      Log(LogLevel::kError, "site", "failure drill: exiting after sending a masked input",
+          {{"job", request.job_id}, {"round", std::to_string(request.round_id)}});
+      return common::Cancelled("failure drill (" + std::string(kDrillExitAfterInput) +
+                               "): exited after sending the masked input of round " +
+                               std::to_string(request.round_id));
+    }
+    return Status::Ok();
   }
   // --- end secure aggregation ---
 
@@ -784,6 +812,7 @@ class SiteSession {
   std::uint64_t send_sequence_ = 0;
   protocols::SequenceGuard receive_guard_;
   milliseconds backoff_;
+  std::int64_t drill_exit_after_input_round_ = -1;  // see DrillExitAfterInputRound
   milliseconds heartbeat_interval_{1000};
   std::int64_t liveness_ = 5;
   Clock::time_point hello_sent_at_;

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -37,7 +38,9 @@ struct Drill {
         dir, ConsortiumOptions{.sites = specs, .heartbeat_interval_ms = 200, .job_timeout_s = 60});
   }
 
-  void Start() {
+  // Starts the coordinator and the sites; `drill_site` (if any) with
+  // FEDRAD_DRILL_EXIT_AFTER_MASKED_INPUT=`drill_round` in its environment.
+  void Start(const std::string& drill_site = "", int drill_round = 0) {
     ASSERT_NO_FATAL_FAILURE(study->Setup());
     SyntheticStudyOptions options;
     options.train = train;
@@ -57,7 +60,11 @@ struct Drill {
         c["study"] = {{"spec", files.spec}, {"features", files.site_csv.at(id)}};
       });
       study->ApproveStudy(id, files.spec);
+      if (id == drill_site) {
+        ::setenv("FEDRAD_DRILL_EXIT_AFTER_MASKED_INPUT", std::to_string(drill_round).c_str(), 1);
+      }
       sites[id] = study->StartSite(id);
+      ::unsetenv("FEDRAD_DRILL_EXIT_AFTER_MASKED_INPUT");
     }
   }
 
@@ -143,6 +150,44 @@ TEST(SiteDropout, KilledSiteThatIsNeededRejoinsAndTheResultIsIdentical) {
   ASSERT_TRUE(WaitForFileContains(log, "site dropped out; waiting for it to come back",
                                   Consortium::kJobWait))
       << ReadTextFile(log);
+  auto again = drill.study->StartSite("site_c", true, "rejoined");
+  ASSERT_NO_FATAL_FAILURE(drill.ExpectCoordinatorDone());
+  ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(again.get()));
+  EXPECT_EQ(CountOccurrences(log, "site is back; offering it the same job again"), 1u);
+  EXPECT_EQ(CountOccurrences(log, "restarting the study without"), 0u);
+  ASSERT_NO_FATAL_FAILURE(drill.ExpectEqualsSimulate({"site_a", "site_b", "site_c"}));
+}
+
+// Issue 5: a site that crashes between sending its masked input and the
+// unmasking step. The round completes from the other sites' shares of its
+// self-mask seed (its rows are in the sum); the next round misses the site,
+// the study waits for it, and the restarted site rejoins from the round after.
+TEST(SiteDropout, SiteThatDropsAfterMaskingIsRecoveredFromTheShares) {
+  constexpr int kRound = 12;
+  Drill drill({"site_a", "site_b", "site_c"});
+  ASSERT_NO_FATAL_FAILURE(drill.Start("site_c", kRound));
+  const auto code = drill.sites["site_c"]->WaitForExit(Consortium::kJobWait);
+  ASSERT_TRUE(code.has_value()) << ReadTextFile(drill.study->CoordinatorLog());
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(drill.sites["site_c"]->Stderr().find("failure drill"), std::string::npos)
+      << drill.sites["site_c"]->Stderr();
+  const std::string log = drill.study->CoordinatorLog();
+  ASSERT_TRUE(WaitForFileContains(log, "site dropped out; waiting for it to come back",
+                                  Consortium::kJobWait))
+      << ReadTextFile(log);
+  const std::string text = ReadTextFile(log);
+  EXPECT_EQ(CountOccurrences(log, "site dropped out after sending its masked input"), 1u) << text;
+  EXPECT_NE(text.find("round=" + std::to_string(kRound) + " shares_from=2 sites_in_sum=3"),
+            std::string::npos)
+      << text;
+  // The study went on with the round after: only that one failed for site_c.
+  EXPECT_NE(
+      text.find("waiting for it to come back site=site_c round=" + std::to_string(kRound + 1)),
+      std::string::npos)
+      << text;
+  // The recovered round is in the journal: the coordinator completed it.
+  EXPECT_GE(CountOccurrences(drill.dir.File("coordinator.audit.jsonl"), "\"event\":\"round_end\""),
+            static_cast<std::size_t>(kRound));
   auto again = drill.study->StartSite("site_c", true, "rejoined");
   ASSERT_NO_FATAL_FAILURE(drill.ExpectCoordinatorDone());
   ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(again.get()));
