@@ -1,10 +1,13 @@
 #include "fedrad/common/audit_verify.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "fedrad/common/audit_log.hpp"
 #include "fedrad/common/files.hpp"
@@ -36,6 +39,55 @@ struct ParsedLog {
 std::string Short(const std::string& hash) { return hash.substr(0, 12); }
 
 std::string Rec(std::size_t index) { return "record " + std::to_string(index + 1); }
+
+// Line indices of the actor's sends that did not leave: each "send_failed"
+// record cancels the latest earlier send of the same message (peer, type,
+// SHA-256, size) that it did not cancel yet. The transport records a send
+// before handing the message to the socket and send_failed if the socket
+// refused it (protocols/transport.hpp, WireEvent).
+std::set<std::size_t> CancelledSends(const ParsedLog& log) {
+  std::set<std::size_t> out;
+  for (std::size_t i = 0; i < log.lines.size(); ++i) {
+    const auto& failed = log.lines[i].record;
+    if (!failed || failed->actor != log.actor || failed->entry.event != "send_failed") continue;
+    for (std::size_t k = i; k-- > 0;) {
+      const auto& r = log.lines[k].record;
+      if (r && r->actor == log.actor && r->entry.event == "send" &&
+          r->entry.peer == failed->entry.peer && r->entry.type == failed->entry.type &&
+          r->entry.sha256 == failed->entry.sha256 && r->entry.bytes == failed->entry.bytes &&
+          out.count(k) == 0) {
+        out.insert(k);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// Line indices of the log's restarts after a crash: a log_open that is not
+// the first record and does not follow a log_close (a log_recover between
+// them is skipped).
+std::vector<std::size_t> CrashRestarts(const ParsedLog& log) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 1; i < log.lines.size(); ++i) {
+    const auto& rec = log.lines[i].record;
+    if (!rec || rec->entry.event != "log_open") continue;
+    std::size_t before = i - 1;
+    while (before > 0 && log.lines[before].record &&
+           log.lines[before].record->entry.event == "log_recover") {
+      --before;
+    }
+    const auto& prev = log.lines[before].record;
+    if (!prev || prev->entry.event != "log_close") out.push_back(i);
+  }
+  return out;
+}
+
+// True if a restart in `restarts` lies strictly between line indices lo and hi.
+bool RestartBetween(const std::vector<std::size_t>& restarts, std::size_t lo, std::size_t hi) {
+  return std::any_of(restarts.begin(), restarts.end(),
+                     [&](std::size_t r) { return r > lo && r < hi; });
+}
 
 class Verifier {
  public:
@@ -213,9 +265,11 @@ class Verifier {
   // Sends of A to B against receives of B from A.
   void CrossCheck(const ParsedLog& a, const ParsedLog& b, std::ostringstream& summary) {
     std::vector<std::size_t> sends, receives;
+    const std::set<std::size_t> cancelled = CancelledSends(a);
     for (std::size_t i = 0; i < a.lines.size(); ++i) {
       const auto& r = a.lines[i].record;
-      if (r && r->actor == a.actor && r->entry.event == "send" && r->entry.peer == b.actor) {
+      if (r && r->actor == a.actor && r->entry.event == "send" && r->entry.peer == b.actor &&
+          cancelled.count(i) == 0) {
         sends.push_back(i);
       }
     }
@@ -227,20 +281,29 @@ class Verifier {
     }
     if (sends.empty() && receives.empty()) return;
     std::vector<bool> send_done(sends.size(), false), receive_done(receives.size(), false);
+    // The receive (line index in b) each send was matched with.
+    std::vector<std::optional<std::size_t>> matched_receive(sends.size());
     std::size_t matched = 0;
-    std::size_t from = 0;  // in-order greedy matching
+    // Each send is matched with a receive of the same message (type, SHA-256
+    // of the encoded message, size): the hash covers the header's session id
+    // and sequence number, so a message is unique and the match needs no
+    // order. (Order is not a property of the two logs together: across a
+    // crash and reconnect, messages queued for the old connection can reach
+    // the restarted peer after newer ones.)
+    std::map<std::tuple<std::string, std::string, std::int64_t>, std::deque<std::size_t>> by_key;
+    for (std::size_t ri = 0; ri < receives.size(); ++ri) {
+      const AuditEntry& r = b.lines[receives[ri]].record->entry;
+      by_key[{r.type, r.sha256, r.bytes}].push_back(ri);
+    }
     for (std::size_t si = 0; si < sends.size(); ++si) {
       const AuditEntry& s = a.lines[sends[si]].record->entry;
-      for (std::size_t ri = from; ri < receives.size(); ++ri) {
-        if (receive_done[ri]) continue;
-        const AuditEntry& r = b.lines[receives[ri]].record->entry;
-        if (r.type == s.type && r.sha256 == s.sha256 && r.bytes == s.bytes) {
-          send_done[si] = receive_done[ri] = true;
-          ++matched;
-          from = ri + 1;
-          break;
-        }
-      }
+      const auto it = by_key.find({s.type, s.sha256, s.bytes});
+      if (it == by_key.end() || it->second.empty()) continue;
+      const std::size_t ri = it->second.front();
+      it->second.pop_front();
+      send_done[si] = receive_done[ri] = true;
+      matched_receive[si] = receives[ri];
+      ++matched;
     }
     // Leftovers of the same type, in order: the payload differs.
     std::size_t ri = 0;
@@ -261,9 +324,61 @@ class Verifier {
         break;
       }
     }
+    // A message lost in a crash: B restarted after a crash between the
+    // receives of the matched sends around it (it was in flight to, or
+    // unread by, the B that died), or A restarted after a crash before its
+    // next matched send (it never left the A that died). A warning.
+    const std::vector<std::size_t> a_restarts = CrashRestarts(a);
+    const std::vector<std::size_t> b_restarts = CrashRestarts(b);
+    // B's new sessions with A (its HELLO sends): what was in flight on the
+    // connection B gave up is dropped with it (docs/protocol.md 4.1).
+    std::vector<std::size_t> b_hellos;
+    for (std::size_t i = 0; i < b.lines.size(); ++i) {
+      const auto& r = b.lines[i].record;
+      if (r && r->actor == b.actor && r->entry.event == "send" && r->entry.type == "HELLO" &&
+          r->entry.peer == a.actor) {
+        b_hellos.push_back(i);
+      }
+    }
     for (std::size_t si = 0; si < sends.size(); ++si) {
       if (send_done[si]) continue;
       const AuditEntry& s = a.lines[sends[si]].record->entry;
+      std::size_t b_lo = 0;  // restarts are never record 1
+      for (std::size_t k = si; k-- > 0;) {
+        if (matched_receive[k]) {
+          b_lo = *matched_receive[k];
+          break;
+        }
+      }
+      std::size_t b_hi = b.lines.size();
+      std::size_t a_hi = a.lines.size();
+      for (std::size_t k = si + 1; k < sends.size(); ++k) {
+        if (matched_receive[k]) {
+          b_hi = *matched_receive[k];
+          a_hi = sends[k];
+          break;
+        }
+      }
+      const bool b_crashed = RestartBetween(b_restarts, std::min(b_lo, b_hi), std::max(b_lo, b_hi));
+      const bool a_crashed = RestartBetween(a_restarts, sends[si], a_hi);
+      if (b_crashed || a_crashed) {
+        Warning(AuditProblem::kLostInCrash, a.name, sends[si] + 1,
+                a.actor + " logged sending " + s.type + " (sha256 " + Short(s.sha256) + "..., " +
+                    std::to_string(s.bytes) + " bytes) to " + b.actor + "; " + b.name +
+                    " has no matching receive, and " + (b_crashed ? b.actor : a.actor) +
+                    " restarted after a crash before the next message between them arrived: "
+                    "lost in that crash");
+        continue;
+      }
+      if (RestartBetween(b_hellos, std::min(b_lo, b_hi), std::max(b_lo, b_hi))) {
+        Warning(AuditProblem::kLostInReconnect, a.name, sends[si] + 1,
+                a.actor + " logged sending " + s.type + " (sha256 " + Short(s.sha256) + "..., " +
+                    std::to_string(s.bytes) + " bytes) to " + b.actor + "; " + b.name +
+                    " has no matching receive, and " + b.actor +
+                    " opened a new session (HELLO) before the next message between them "
+                    "arrived: dropped with the connection it gave up");
+        continue;
+      }
       Error(AuditProblem::kNotReceived, a.name, sends[si] + 1,
             a.actor + " logged sending " + s.type + " (sha256 " + Short(s.sha256) + "..., " +
                 std::to_string(s.bytes) + " bytes) to " + b.actor + ", but " + b.name +
@@ -374,11 +489,13 @@ void Disclosures(const ParsedLog& log, std::ostringstream& out) {
   };
   std::map<std::string, std::map<std::string, Group>> by_peer;
   std::size_t refusals = 0;
-  for (const Line& line : log.lines) {
+  const std::set<std::size_t> cancelled = CancelledSends(log);
+  for (std::size_t i = 0; i < log.lines.size(); ++i) {
+    const Line& line = log.lines[i];
     if (!line.record || line.record->actor != log.actor) continue;
     const AuditEntry& e = line.record->entry;
     if (e.event == "refuse") ++refusals;
-    if (e.event != "send") continue;
+    if (e.event != "send" || cancelled.count(i) > 0) continue;
     Group& g = by_peer[e.peer][e.type];
     ++g.count;
     g.bytes += e.bytes;
@@ -440,6 +557,10 @@ std::string_view AuditProblemName(AuditProblem problem) {
       return "peer_log_missing";
     case AuditProblem::kNotReceived:
       return "not_received";
+    case AuditProblem::kLostInCrash:
+      return "lost_in_crash";
+    case AuditProblem::kLostInReconnect:
+      return "lost_in_reconnect";
     case AuditProblem::kNotSent:
       return "not_sent";
     case AuditProblem::kPayloadMismatch:

@@ -71,6 +71,13 @@ void SessionManager::Handle(protocols::Incoming incoming, std::optional<SiteMess
   if (it == by_routing_id_.end() || message.header.session_id != it->second.session_id) {
     // A site's BYE answering ours (closing handshake) ends nothing: no reply.
     if (std::holds_alternative<protocols::Bye>(message.body)) return;
+    // A late message of a connection the site gave up (it has a session on
+    // another connection now): nothing on the old connection reads a reply.
+    if (const auto current = routing_by_site_.find(incoming.site_id);
+        it == by_routing_id_.end() && current != routing_by_site_.end() &&
+        current->second != incoming.routing_id) {
+      return;
+    }
     if (error_reply_limiter_.Allow("unknown_session|" + incoming.routing_id)) {
       SendError(incoming.routing_id, incoming.site_id, 0, 1, "unknown_session",
                 "no session for this connection: send HELLO first", false, message.header.sequence);

@@ -1,5 +1,7 @@
 #include "fedrad/protocols/audit_observer.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <span>
 #include <string>
 #include <utility>
@@ -47,6 +49,27 @@ void AuditObserver::OnWire(const WireEvent& event) {
       std::lock_guard<std::mutex> lock(mutex_);
       pending_.push_back(std::move(receipt).value());
     }
+    return;
+  }
+  if (event.direction == WireEvent::Direction::kSendFailed) {
+    // The send recorded just before did not leave: say so, and drop its
+    // receipt (the peer never got the message).
+    common::AuditEntry entry;
+    entry.event = "send_failed";
+    entry.peer = event.peer;
+    entry.type = type;
+    entry.sha256 = common::AuditPayloadHash(span);
+    entry.bytes = event.bytes;
+    entry.detail = "the transport refused the message recorded by the previous send";
+    if (receipts_ == Receipts::kCollect && !is_receipt) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const auto it =
+          std::find_if(pending_.rbegin(), pending_.rend(), [&](const common::AuditReceipt& r) {
+            return r.sha256 == entry.sha256 && r.type == type;
+          });
+      if (it != pending_.rend()) pending_.erase(std::next(it).base());
+    }
+    if (auto s = log_->Append(std::move(entry)); !s.ok()) Fail(s.status());
     return;
   }
   if (!event.decoded) {

@@ -388,11 +388,14 @@ class ServerTransport::Impl {
                                        " bytes, over max_message_bytes " +
                                        std::to_string(options_.max_message_bytes));
     }
-    FEDRAD_RETURN_IF_ERROR(SendMultipart(router_, &routing_id, frames, peer));
     if (options_.observer != nullptr) {
       options_.observer->OnWire(MakeEvent(WireEvent::Direction::kSent, peer, frames, true));
     }
-    return Status::Ok();
+    Status sent = SendMultipart(router_, &routing_id, frames, peer);
+    if (!sent.ok() && options_.observer != nullptr) {
+      options_.observer->OnWire(MakeEvent(WireEvent::Direction::kSendFailed, peer, frames, true));
+    }
+    return sent;
   }
 
   void LogHandshakeFailures() {
@@ -499,12 +502,16 @@ class ClientTransport::Impl {
                                        " bytes, over max_message_bytes " +
                                        std::to_string(options_.max_message_bytes));
     }
-    FEDRAD_RETURN_IF_ERROR(SendMultipart(socket_, nullptr, frames, "coordinator"));
     if (options_.observer != nullptr) {
       options_.observer->OnWire(
           MakeEvent(WireEvent::Direction::kSent, "coordinator", frames, true));
     }
-    return Status::Ok();
+    Status sent = SendMultipart(socket_, nullptr, frames, "coordinator");
+    if (!sent.ok() && options_.observer != nullptr) {
+      options_.observer->OnWire(
+          MakeEvent(WireEvent::Direction::kSendFailed, "coordinator", frames, true));
+    }
+    return sent;
   }
 
   Result<std::optional<Message>> Receive(std::chrono::milliseconds timeout) {

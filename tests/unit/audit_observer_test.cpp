@@ -128,6 +128,52 @@ TEST(AuditObserver, SendReceiveAndReceiptsVerify) {
   EXPECT_FALSE(bad.passed()) << bad.report;
 }
 
+// A send is recorded before the message goes to the socket; when the socket
+// refuses it, send_failed cancels that record and its receipt: verify then
+// neither expects the message at the peer nor counts it as having left.
+TEST(AuditObserver, AFailedSendIsCancelledAndVerifies) {
+  ASSERT_TRUE(common::InitSodium().ok());
+  fedrad::testing::TempDir dir;
+  const common::Identity site_id = MakeIdentity("site_a");
+  const common::Identity coord_id = MakeIdentity("coordinator");
+  auto site_log = common::AuditLog::Open(dir.path() + "/site_a.audit.jsonl", site_id);
+  auto coord_log = common::AuditLog::Open(dir.path() + "/coordinator.audit.jsonl", coord_id);
+  ASSERT_TRUE(site_log.ok() && coord_log.ok());
+  AuditObserver site(site_log->get(), AuditObserver::Receipts::kCollect);
+  AuditObserver coord(coord_log->get(), AuditObserver::Receipts::kStore);
+
+  const Frames reply = Wire(RoundReply{"study", 1, "cohort_size", {Array::I64("n", {1}, {50})}}, 1);
+  site.OnWire(Event(WireEvent::Direction::kSent, "coordinator", reply));
+  site.OnWire(Event(WireEvent::Direction::kSendFailed, "coordinator", reply));
+  EXPECT_TRUE(site.TakeReceipts().empty());  // the peer never got it
+  const Frames again = Wire(RoundReply{"study", 1, "cohort_size", {Array::I64("n", {1}, {50})}}, 2);
+  site.OnWire(Event(WireEvent::Direction::kSent, "coordinator", again));
+  coord.OnWire(Event(WireEvent::Direction::kReceived, "site_a", again));
+  ASSERT_EQ(site.TakeReceipts().size(), 1u);
+  ASSERT_TRUE((*site_log)->Close().ok());
+  ASSERT_TRUE((*coord_log)->Close().ok());
+  const std::string site_text = Slurp((*site_log)->path());
+  const std::string coord_text = Slurp((*coord_log)->path());
+  EXPECT_NE(site_text.find("\"event\":\"send_failed\""), std::string::npos) << site_text;
+
+  const std::map<std::string, std::string> keys = {{"site_a", site_id.pub.sign_public_hex},
+                                                   {"coordinator", coord_id.pub.sign_public_hex}};
+  const auto result =
+      common::VerifyAuditLogs({{"site", site_text}, {"coordinator", coord_text}}, keys);
+  EXPECT_TRUE(result.passed()) << result.report;
+  EXPECT_NE(result.report.find("ROUND_REPLY x1,"), std::string::npos) << result.report;
+  EXPECT_EQ(result.report.find("not_received"), std::string::npos) << result.report;
+
+  // Without the send_failed record the same send is an error.
+  std::string cut;
+  std::istringstream lines(site_text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("\"event\":\"send_failed\"") == std::string::npos) cut += line + "\n";
+  }
+  const auto bad = common::VerifyAuditLogs({{"site", cut}, {"coordinator", coord_text}}, keys);
+  EXPECT_FALSE(bad.passed());
+}
+
 TEST(AuditObserver, RefusalsAndFailedWrites) {
   ASSERT_TRUE(common::InitSodium().ok());
   fedrad::testing::TempDir dir;

@@ -46,6 +46,9 @@ enum class AuditProblem {
   kReceiptInvalid,    // a stored receipt's signature does not verify
   kReceiptMismatch,   // a receipt does not match the sender's send record
   kReceiptBeyondLog,  // a receipt for a seq past the end of the sender's log
+  kLostInCrash,       // not received, and the receiver or sender restarted after a crash
+  kLostInReconnect,   // not received, and the receiver opened a new session meanwhile
+                      // right there: the message died with it [warning]
 };
 
 // Stable lower-case name, e.g. "chain_broken".

@@ -26,8 +26,12 @@
 namespace fedrad::protocols {
 
 // What passed the wire, for logging and auditing.
+// A message is reported kSent just before it is handed to the socket (so an
+// audit log written from these events never misses a message that left, even
+// if the process dies right after), and kSendFailed right after if the socket
+// refused it (it did not leave).
 struct WireEvent {
-  enum class Direction { kSent, kReceived };
+  enum class Direction { kSent, kReceived, kSendFailed };
   Direction direction = Direction::kSent;
   std::string peer;        // site id (server side) or "coordinator" (client side)
   std::uint16_t type = 0;  // header type code (0 if the header was unreadable)
