@@ -152,6 +152,14 @@ TEST(CoordinatorResume, KilledDuringCrossValidationResumesToTheUninterruptedResu
     ExpectSameJson(ReadJson(out_a + "/" + name), ReadJson(out_b + "/" + name), 0.0, name,
                    kTimeKeys);
   }
+  // Both runs' audit logs (the coordinator's spans its crash and restart)
+  // verify together; messages in flight at the kill are lost_in_crash
+  // warnings, not errors.
+  std::vector<std::string> logs = {audit};
+  for (const std::string& id : kSites) logs.push_back(dir.File(id + ".audit.jsonl"));
+  const auto [verify_code, report] = AuditVerify(logs, dir.File("keys"), dir);
+  EXPECT_EQ(verify_code, 0) << report;
+  EXPECT_NE(report.find("RESULT: PASS"), std::string::npos) << report;
 }
 
 }  // namespace
