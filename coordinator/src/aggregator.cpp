@@ -154,4 +154,20 @@ Result<std::vector<std::vector<double>>> ScopedAggregator::SumBatch(
   return base_.SumBatch(scoped);
 }
 
+Result<std::vector<double>> ImputingAggregator::Sum(const StatRequest& request) {
+  if (values_.size() == 0) return base_.Sum(request);
+  return base_.Sum(site_agent::stats::WithFill(request, values_, by_fold_));
+}
+
+Result<std::vector<std::vector<double>>> ImputingAggregator::SumBatch(
+    const std::vector<StatRequest>& requests) {
+  if (values_.size() == 0) return base_.SumBatch(requests);
+  std::vector<StatRequest> filled;
+  filled.reserve(requests.size());
+  for (const auto& request : requests) {
+    filled.push_back(site_agent::stats::WithFill(request, values_, by_fold_));
+  }
+  return base_.SumBatch(filled);
+}
+
 }  // namespace fedrad::coordinator

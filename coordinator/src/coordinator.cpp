@@ -894,8 +894,10 @@ common::Result<CohortSummary> RunStudyJob(const CoordinatorConfig& config, Sessi
                                                           &same, stop, &site_provenance));
       continue;  // the journal replays the rounds before the failed one
     }
-    const std::string refused =
-        wire.last_failure_was_refusal() ? wire.last_failed_site() : std::string();
+    // (A refusal replayed from the journal by --resume names its site too.)
+    const std::string refused = wire.last_failure_was_refusal()
+                                    ? wire.last_failed_site()
+                                    : aggregator.replayed_refusal_site();
     if (refused.empty()) {
       Log(LogLevel::kError, "coordinator", "study failed", {{"error", failure.message()}});
       EndJob(sessions, job_id, false, "study failed: " + failure.message(), "study aborted");

@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "fedrad/common/csv.hpp"
 #include "fedrad/coordinator/roc.hpp"
 #include "fedrad/coordinator/round_batcher.hpp"
 #include "fedrad/site_agent/stats/evaluation_kernels.hpp"
@@ -27,7 +28,8 @@ struct Cohort {
   std::vector<ss::RowSubset> rows;
   std::vector<ss::EvalModel> models;
   bool external = false;
-  bool local = false;  // held by one site: one LocalEvaluationRequest (mode "site_local")
+  bool local = false;         // held by one site: one LocalEvaluationRequest (mode "site_local")
+  std::string grid = "fine";  // which of the spec's grids options.grid_size is
 };
 
 // What the rounds of one cohort return.
@@ -192,6 +194,7 @@ CohortMetrics MetricsOf(const std::string& model, const Cohort& cohort,
   m.controls = static_cast<std::int64_t>(n0);
   m.mode = cohort.local ? "site_local" : "pooled_grid";
   m.grid_points = options.grid_size;
+  m.grid = cohort.grid;
   m.auc = m.auc_se = m.auc_ci_low = m.auc_ci_high = m.auc_error_bound = kNaN;
   if (analysis != nullptr) {
     const ModelRoc& roc = analysis->models[static_cast<std::size_t>(r)];
@@ -330,6 +333,38 @@ Status EvaluateCohort(const Cohort& cohort, const std::vector<EvaluationModel>& 
   return Status::Ok();
 }
 
+// EvaluateCohort on the fine grid; after a disclosure-gate refusal
+// (kPermissionDenied) once more on the fallback grid, if there is one.
+Status EvaluatePooledCohort(Cohort cohort, const std::vector<EvaluationModel>& models,
+                            const EvaluationOptions& options,
+                            const std::vector<double>& fixed_thresholds, EvaluationResult* result,
+                            CohortSums* sums_out) {
+  const Status fine = EvaluateCohort(cohort, models, options, fixed_thresholds, result, sums_out);
+  if (fine.ok() || fine.code() != common::StatusCode::kPermissionDenied ||
+      options.fallback_grid_size <= 0) {
+    return fine;
+  }
+  EvaluationOptions fallback = options;
+  fallback.grid_size = options.fallback_grid_size;
+  fallback.fallback_grid_size = 0;
+  cohort.grid = "fallback";
+  const Status coarse =
+      EvaluateCohort(cohort, models, fallback, fixed_thresholds, result, sums_out);
+  if (!coarse.ok()) {
+    return coarse.Wrap("the fine grid (" + std::to_string(options.grid_size) +
+                       " points) was refused (" + fine.Root().message() +
+                       "), and the fallback grid (" + std::to_string(fallback.grid_size) +
+                       " points)");
+  }
+  result->notes.push_back(
+      Describe(cohort.ref) + ": evaluated on the fallback grid of " +
+      std::to_string(fallback.grid_size) + " points (resolution " +
+      common::FormatDoubleShort(1.0 / static_cast<double>(fallback.grid_size - 1)) +
+      "): the fine grid of " + std::to_string(options.grid_size) +
+      " points was refused: " + fine.Root().message());
+  return Status::Ok();
+}
+
 // A cohort held by one site: one LocalEvaluationRequest (the site computes
 // everything on its own rows and releases only the summaries,
 // providers.hpp LocalEvaluationLayout), read into the same structures.
@@ -422,6 +457,7 @@ ss::LinearScorer ProbabilityScorer(const FittedModel& model) {
   s.columns = model.svm.columns;
   s.w = model.svm.w;
   s.intercept = model.svm.intercept;
+  s.fill = model.svm_fill;  // the fit's imputation values (missing cells; pipeline.hpp)
   if (!model.selected.empty()) {
     s.center = model.svm_standardization.mean;
     s.scale = model.svm_standardization.sd;
@@ -459,6 +495,16 @@ Result<EvaluationResult> EvaluateModels(const std::vector<EvaluationModel>& mode
                                         const EvaluationCohorts& cohorts,
                                         const EvaluationOptions& options) {
   FEDRAD_RETURN_IF_ERROR(ss::ValidateGrid(Grid(options.grid_size)).Wrap("evaluation"));
+  if (options.fallback_grid_size != 0) {
+    FEDRAD_RETURN_IF_ERROR(
+        ss::ValidateGrid(Grid(options.fallback_grid_size)).Wrap("evaluation: fallback grid"));
+    if (options.fallback_grid_size >= options.grid_size) {
+      return InvalidArgument("evaluation: the fallback grid (" +
+                             std::to_string(options.fallback_grid_size) +
+                             " points) must be coarser than the grid (" +
+                             std::to_string(options.grid_size) + " points)");
+    }
+  }
   if (models.empty() || models.size() > ss::kMaxEvalModels) {
     return InvalidArgument("evaluation: " + std::to_string(models.size()) +
                            " models, expected 1.." + std::to_string(ss::kMaxEvalModels));
@@ -497,6 +543,7 @@ Result<EvaluationResult> EvaluateModels(const std::vector<EvaluationModel>& mode
   EvaluationResult result;
   result.grid_size = options.grid_size;
   result.grid_resolution = 1.0 / static_cast<double>(options.grid_size - 1);
+  result.fallback_grid_size = options.fallback_grid_size;
   std::vector<double> thresholds;
   if (options.fixed_threshold) thresholds.assign(models.size(), *options.fixed_threshold);
 
@@ -520,7 +567,7 @@ Result<EvaluationResult> EvaluateModels(const std::vector<EvaluationModel>& mode
       cv.models.push_back({m.dataset, m.fold_models});
     }
     CohortSums sums;
-    FEDRAD_RETURN_IF_ERROR(EvaluateCohort(cv, models, options, thresholds, &result, &sums));
+    FEDRAD_RETURN_IF_ERROR(EvaluatePooledCohort(cv, models, options, thresholds, &result, &sums));
     if (!options.fixed_threshold) thresholds = sums.thresholds;
     for (std::size_t m = 0; m < models.size(); ++m) {
       ModelThreshold t;
@@ -557,7 +604,8 @@ Result<EvaluationResult> EvaluateModels(const std::vector<EvaluationModel>& mode
     if (c.local) {
       FEDRAD_RETURN_IF_ERROR(EvaluateLocalCohort(c, models, options, thresholds, &result));
     } else {
-      FEDRAD_RETURN_IF_ERROR(EvaluateCohort(c, models, options, thresholds, &result, nullptr));
+      FEDRAD_RETURN_IF_ERROR(
+          EvaluatePooledCohort(c, models, options, thresholds, &result, nullptr));
     }
   }
   return result;

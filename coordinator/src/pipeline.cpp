@@ -1,10 +1,13 @@
 #include "fedrad/coordinator/pipeline.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "fedrad/coordinator/metrics.hpp"
@@ -101,7 +104,19 @@ LinearScorer ScorerOf(const FittedModel& model) {
     s.center = model.svm_standardization.mean;
     s.scale = model.svm_standardization.sd;
   }
+  s.fill = model.svm_fill;
   return s;
+}
+
+// The fill of a fit's SVM columns from its per-column imputation values.
+Eigen::VectorXd SvmFill(const Eigen::VectorXd& imputation, const std::vector<int>& columns) {
+  Eigen::VectorXd fill;
+  if (imputation.size() == 0 || columns.empty()) return fill;
+  fill.resize(static_cast<Eigen::Index>(columns.size()));
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    fill[static_cast<Eigen::Index>(c)] = imputation[columns[c]];
+  }
+  return fill;
 }
 
 // Serialises progress lines from several threads.
@@ -211,6 +226,93 @@ Result<FittedModel> RefitWithSelection(Aggregator& scoped, const ModelOptions& o
 
 }  // namespace
 
+const char* ImputationStatisticName(ImputationStatistic statistic) {
+  switch (statistic) {
+    case ImputationStatistic::kMean:
+      return "mean";
+    case ImputationStatistic::kMajority:
+      return "majority";
+    case ImputationStatistic::kMode:
+      return "mode";
+  }
+  return "unknown";
+}
+
+Result<Eigen::VectorXd> ImputationValuesFromSums(const std::vector<double>& sums,
+                                                 const std::vector<ColumnImputation>& rules,
+                                                 const std::vector<std::string>& names) {
+  const std::size_t p = rules.size();
+  if (sums.size() != 1 + 2 * p) {
+    return InvalidArgument("imputation: expected " + std::to_string(1 + 2 * p) +
+                           " imputation sums, got " + std::to_string(sums.size()));
+  }
+  const auto name = [&names](std::size_t j) {
+    return j < names.size() ? "column '" + names[j] + "'" : "column " + std::to_string(j);
+  };
+  // Counts are integers: rounded, so that a sum carried by secure
+  // aggregation's fixed-point encoding (within ~1e-12) breaks a tie of the
+  // majority or mode exactly as the plain sum does. Σ of a 0/1 column is a
+  // count too; a mean column's Σ is used as is.
+  const auto observed = [&](std::size_t j) { return std::round(sums[1 + j]); };
+  const auto total = [&](std::size_t j) {
+    return rules[j].statistic == ImputationStatistic::kMean ? sums[1 + p + j]
+                                                            : std::round(sums[1 + p + j]);
+  };
+  Eigen::VectorXd values(static_cast<Eigen::Index>(p));
+  // Most frequent level of each categorical group: group -> (level, count).
+  std::map<std::string, std::pair<int, double>> mode;
+  for (std::size_t j = 0; j < p; ++j) {
+    if (!(observed(j) >= 1.0)) {
+      return InvalidArgument("imputation: " + name(j) +
+                             " has no observed value in the training rows (every cell is "
+                             "missing): nothing to impute it from");
+    }
+    const ColumnImputation& rule = rules[j];
+    if (rule.statistic == ImputationStatistic::kMean) {
+      values[static_cast<Eigen::Index>(j)] = total(j) / observed(j);
+    } else if (rule.statistic == ImputationStatistic::kMajority) {
+      values[static_cast<Eigen::Index>(j)] = total(j) > observed(j) - total(j) ? 1.0 : 0.0;
+    } else if (mode.count(rule.group) == 0) {
+      // The group's counts: level l's column holds Σ = its count; the
+      // reference level has the rest of the observed cells.
+      std::vector<double> counts(static_cast<std::size_t>(std::max(rule.levels, 1)), -1.0);
+      double dummies = 0.0;
+      for (std::size_t i = 0; i < p; ++i) {
+        if (rules[i].statistic != ImputationStatistic::kMode || rules[i].group != rule.group) {
+          continue;
+        }
+        if (rules[i].level < 1 || rules[i].level >= rule.levels) {
+          return InvalidArgument("imputation: " + name(i) + ": level " +
+                                 std::to_string(rules[i].level) + " outside [1, " +
+                                 std::to_string(rule.levels - 1) + "]");
+        }
+        counts[static_cast<std::size_t>(rules[i].level)] = total(i);
+        dummies += total(i);
+      }
+      counts[0] = observed(j) - dummies;
+      for (std::size_t l = 1; l < counts.size(); ++l) {
+        if (counts[l] < 0.0) {
+          return InvalidArgument("imputation: categorical variable '" + rule.group +
+                                 "': the dataset lacks the dummy column of level " +
+                                 std::to_string(l) +
+                                 " (imputing its most frequent level needs them all)");
+        }
+      }
+      int best = 0;  // ties: the level listed first
+      for (std::size_t l = 1; l < counts.size(); ++l) {
+        if (counts[l] > counts[static_cast<std::size_t>(best)]) best = static_cast<int>(l);
+      }
+      mode[rule.group] = {best, counts[static_cast<std::size_t>(best)]};
+    }
+  }
+  for (std::size_t j = 0; j < p; ++j) {
+    if (rules[j].statistic == ImputationStatistic::kMode) {
+      values[static_cast<Eigen::Index>(j)] = mode.at(rules[j].group).first == rules[j].level;
+    }
+  }
+  return values;
+}
+
 Result<StudyRun> RunStudy(Aggregator& base, const StudyPlan& plan, const ProgressFn& progress) {
   if (plan.models.empty()) return InvalidArgument("study: no models");
   if (plan.outer_folds < 3) {
@@ -246,6 +348,80 @@ Result<StudyRun> RunStudy(Aggregator& base, const StudyPlan& plan, const Progres
            ", round " + std::to_string(fit.rounds);
   };
 
+  // Missing values: one round of imputation sums for every (model, final or
+  // outer fold) fit, over the rows that fit trains on (slot k) and over the
+  // training part of each of its CV folds g (slot g).
+  // imputation[m][part][slot]: part 0 = the final model, 1 + f = outer fold f.
+  std::vector<std::vector<std::vector<Eigen::VectorXd>>> imputation(
+      static_cast<std::size_t>(num_models),
+      std::vector<std::vector<Eigen::VectorXd>>(kk + 1, std::vector<Eigen::VectorXd>(kk + 1)));
+  const auto fit_values = [&](std::size_t m, std::size_t part) -> const Eigen::VectorXd& {
+    return imputation[m][part][kk];
+  };
+  const auto fold_values = [&](std::size_t m, std::size_t part) {
+    const auto& slots = imputation[m][part];
+    return slots[kk].size() == 0 ? std::vector<Eigen::VectorXd>()
+                                 : std::vector<Eigen::VectorXd>(slots.begin(), slots.end() - 1);
+  };
+  std::vector<Eigen::VectorXd> missing_cells(static_cast<std::size_t>(num_models));
+  {
+    std::vector<StatRequest> requests;
+    std::vector<std::tuple<std::size_t, int, int>> who;  // model, part, slot
+    for (std::size_t m = 0; m < plan.models.size(); ++m) {
+      const StudyModelPlan& model = plan.models[m];
+      if (model.imputation.empty()) continue;
+      if (static_cast<int>(model.imputation.size()) != model.num_features) {
+        return InvalidArgument(
+            "study: model \"" + model.name + "\": " + std::to_string(model.imputation.size()) +
+            " imputation rules for " + std::to_string(model.num_features) + " columns");
+      }
+      for (int part = 0; part <= k; ++part) {
+        for (int slot = 0; slot <= k; ++slot) {
+          site_agent::stats::ImputationSumsRequest request;
+          request.dataset = model.dataset;
+          request.rows = slot == k ? RowSubset{RowSubset::Kind::kAll, -1, part - 1}
+                                   : RowSubset{RowSubset::Kind::kTrainOfFold, slot, part - 1};
+          requests.emplace_back(std::move(request));
+          who.emplace_back(m, part, slot);
+        }
+      }
+    }
+    if (!requests.empty()) {
+      auto sums = base.SumBatch(requests);
+      if (!sums.ok()) return sums.status().Wrap("study: imputation sums");
+      if (sums->size() != requests.size()) {
+        return common::Internal("study: " + std::to_string(sums->size()) + " imputation sums for " +
+                                std::to_string(requests.size()) + " requests");
+      }
+      for (std::size_t r = 0; r < requests.size(); ++r) {
+        const auto [m, part, slot] = who[r];
+        const StudyModelPlan& model = plan.models[m];
+        auto values = ImputationValuesFromSums((*sums)[r], model.imputation, model.columns);
+        if (!values.ok()) {
+          return values.status().Wrap(
+              "study: model \"" + model.name + "\": " +
+              (part == 0 ? std::string("final model") : "outer fold " + std::to_string(part - 1)) +
+              (slot == k ? std::string() : ", training part of CV fold " + std::to_string(slot)));
+        }
+        imputation[m][static_cast<std::size_t>(part)][static_cast<std::size_t>(slot)] =
+            std::move(values).value();
+        if (part == 0 && slot == k) {
+          const std::vector<double>& a = (*sums)[r];
+          const std::size_t p = model.imputation.size();
+          Eigen::VectorXd missing(static_cast<Eigen::Index>(p));
+          double total = 0.0;
+          for (std::size_t j = 0; j < p; ++j) {
+            missing[static_cast<Eigen::Index>(j)] = std::round(a[0] - a[1 + j]);
+            total += missing[static_cast<Eigen::Index>(j)];
+          }
+          missing_cells[m] = std::move(missing);
+          say(model.name + ": imputation values from the training rows of every fit (" +
+              Fmt(total) + " missing cells in this model's columns)");
+        }
+      }
+    }
+  }
+
   if (plan.nested) {
     // Every (model, final or outer fold) fit at once.
     RunConcurrently(base, num_models * (k + 1), [&](int who, Aggregator& proxy) {
@@ -253,7 +429,14 @@ Result<StudyRun> RunStudy(Aggregator& base, const StudyPlan& plan, const Progres
       const int part = who % (k + 1);
       const StudyModelPlan& model = plan.models[m];
       ScopedAggregator scoped(proxy, model.dataset, model.num_features, part - 1);
-      auto fit = FitModel(scoped, plan.options);
+      const auto p = static_cast<std::size_t>(part);
+      ImputingAggregator imputing(scoped, fit_values(m, p), fold_values(m, p));
+      auto fit = FitModel(imputing, plan.options);
+      if (fit.ok()) {
+        fit->imputation = fit_values(m, p);
+        fit->fold_imputation = fold_values(m, p);
+        fit->svm_fill = SvmFill(fit->imputation, fit->svm.columns);
+      }
       const std::string what = part == 0
                                    ? std::string("final model")
                                    : "outer fold " + std::to_string(part) + "/" + std::to_string(k);
@@ -268,7 +451,13 @@ Result<StudyRun> RunStudy(Aggregator& base, const StudyPlan& plan, const Progres
       const auto m = static_cast<std::size_t>(who);
       const StudyModelPlan& model = plan.models[m];
       ScopedAggregator scoped(proxy, model.dataset, model.num_features, -1);
-      fits[m][0] = FitModel(scoped, plan.options);
+      ImputingAggregator imputing(scoped, fit_values(m, 0), fold_values(m, 0));
+      fits[m][0] = FitModel(imputing, plan.options);
+      if (fits[m][0].ok()) {
+        fits[m][0]->imputation = fit_values(m, 0);
+        fits[m][0]->fold_imputation = fold_values(m, 0);
+        fits[m][0]->svm_fill = SvmFill(fits[m][0]->imputation, fits[m][0]->svm.columns);
+      }
       if (!fits[m][0].ok()) {
         say(model.name + ": final model: failed: " + fits[m][0].status().ToString());
         return;
@@ -277,8 +466,15 @@ Result<StudyRun> RunStudy(Aggregator& base, const StudyPlan& plan, const Progres
       const FittedModel& final_model = *fits[m][0];
       RunConcurrently(proxy, k, [&](int f, Aggregator& fold_proxy) {
         ScopedAggregator fold_scoped(fold_proxy, model.dataset, model.num_features, f);
-        fits[m][static_cast<std::size_t>(f) + 1] =
-            RefitWithSelection(fold_scoped, plan.options, final_model);
+        const auto p = static_cast<std::size_t>(f) + 1;
+        ImputingAggregator fold_imputing(fold_scoped, fit_values(m, p), fold_values(m, p));
+        auto& fit = fits[m][p];
+        fit = RefitWithSelection(fold_imputing, plan.options, final_model);
+        if (fit.ok()) {
+          fit->imputation = fit_values(m, p);
+          fit->fold_imputation = fold_values(m, p);
+          fit->svm_fill = SvmFill(fit->imputation, fit->svm.columns);
+        }
       });
       say(model.name + ": outer folds refitted with the final selection (outside_cv)");
     });
@@ -357,6 +553,7 @@ Result<StudyRun> RunStudy(Aggregator& base, const StudyPlan& plan, const Progres
     }
     cv.auc = AucFromHistograms(cv.neg_histogram, cv.pos_histogram);
     model_run.final_model = std::move(fits[m][0]).value();
+    model_run.missing_cells = missing_cells[m];
     for (std::size_t f = 0; f < kk; ++f) {
       model_run.fold_models.push_back(std::move(fits[m][f + 1]).value());
     }

@@ -299,6 +299,7 @@ void WriteMetrics(JsonWriter& json, const CohortMetrics& m) {
   json.Member("controls", m.controls);
   json.Member("mode", m.mode);
   json.Member("grid_points", m.grid_points);
+  json.Member("grid", m.grid);
   json.Member("auc_error_bound", m.auc_error_bound);
   json.Member("auc", m.auc);
   json.Member("auc_se", m.auc_se);
@@ -683,7 +684,9 @@ void HtmlMetrics(const StudyResults& r, const ModelIndex& models, std::string& h
     const std::vector<const CohortMetrics*> rows = MetricsOf(r, cohort, models);
     std::string how;
     if (!rows.empty() && rows.front()->mode == "pooled_grid") {
-      how = ": pooled grid";
+      how = rows.front()->grid == "fallback"
+                ? ": pooled FALLBACK grid (a site's disclosure policy refused the fine grid)"
+                : ": pooled grid";
       if (rows.front()->grid_points > 0)
         how += " of " + Grouped(rows.front()->grid_points) + " points";
     } else if (!rows.empty() && rows.front()->mode == "site_local") {
@@ -971,6 +974,27 @@ std::string ResultsJsonText(const StudyResults& r) {
   }
   json.EndArray();
 
+  // Missing values imputed (null without imputation; docs/results.md).
+  json.Key("imputation");
+  if (r.imputation.empty()) {
+    json.Null();
+  } else {
+    json.BeginObject();
+    json.Member("missing_cells_imputed", r.missing_cells_imputed);
+    json.Key("columns");
+    json.BeginArray();
+    for (const ImputedColumn& c : r.imputation) {
+      json.BeginObject();
+      json.Member("column", c.column);
+      json.Member("statistic", c.statistic);
+      json.Member("value", c.value);
+      json.Member("missing_cells", c.missing_cells);
+      json.EndObject();
+    }
+    json.EndArray();
+    json.EndObject();
+  }
+
   json.Key("metrics");
   json.BeginArray();
   for (const CohortMetrics& m : r.metrics) WriteMetrics(json, m);
@@ -1106,7 +1130,9 @@ std::string FormatResultsTable(const StudyResults& r) {
     std::int64_t grid = 0;
     bool pooled = false;
     bool local = false;
+    bool fallback = false;
     for (const CohortMetrics* m : MetricsOf(r, cohort, models)) {
+      fallback = fallback || m->grid == "fallback";
       const bool on_site = m->mode == "site_local" && m->grid_points > 0;
       if (m->mode != "pooled_grid" && !on_site) continue;
       pooled = true;
@@ -1117,7 +1143,9 @@ std::string FormatResultsTable(const StudyResults& r) {
     if (!pooled) continue;
     out += "AUC on " + Ascii(TerminalCohort(cohort)) +
            (local ? " computed at the site on its grid" : " from pooled grid histograms") +
-           (grid > 0 ? " (G = " + std::to_string(grid) + ")" : std::string()) +
+           (grid > 0 ? " (" + std::string(fallback ? "fallback grid, " : "") +
+                           "G = " + std::to_string(grid) + ")"
+                     : std::string()) +
            ": |AUC - unbinned AUC| <= " + Scientific(bound) + "\n";
   }
   return out;

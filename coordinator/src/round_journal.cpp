@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "fedrad/common/hash.hpp"
+#include "fedrad/coordinator/wire_aggregator.hpp"
 #include "fedrad/protocols/messages.hpp"
 #include "fedrad/site_agent/stats/wire.hpp"
 
@@ -27,6 +28,7 @@ constexpr std::size_t kFrameBytes = 4 + 4;       // magic + length
 constexpr std::size_t kDigestBytes = 32;         // SHA-256 trailer
 constexpr std::uint32_t kMaxPayload = 1u << 31;  // one round's sums stay below 2 GiB
 constexpr std::uint8_t kRoundType = 1;
+constexpr std::uint8_t kRefusedRoundType = 2;
 
 std::string Errno(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
@@ -111,7 +113,7 @@ std::string Frame(const std::string& payload) {
 
 Result<std::string> EncodeRound(const JournalRound& round) {
   std::string payload;
-  Put<std::uint8_t>(payload, kRoundType);
+  Put<std::uint8_t>(payload, round.refused ? kRefusedRoundType : kRoundType);
   if (round.stream.empty() || round.stream.size() > 255) {
     return common::InvalidArgument("journal stream name must have 1..255 characters");
   }
@@ -125,6 +127,16 @@ Result<std::string> EncodeRound(const JournalRound& round) {
   payload.append(reinterpret_cast<const char*>(digest), kDigestBytes);
   Put<std::int64_t>(payload, round.bytes_to);
   Put<std::int64_t>(payload, round.bytes_from);
+  if (round.refused) {
+    if (round.refused_site.size() > 65535 || round.refusal.size() > (1u << 20)) {
+      return common::InvalidArgument("journal: a refused round's site or message is too long");
+    }
+    Put<std::uint16_t>(payload, static_cast<std::uint16_t>(round.refused_site.size()));
+    payload += round.refused_site;
+    Put<std::uint32_t>(payload, static_cast<std::uint32_t>(round.refusal.size()));
+    payload += round.refusal;
+    return payload;
+  }
   Put<std::uint32_t>(payload, static_cast<std::uint32_t>(round.sums.size()));
   for (const auto& sum : round.sums) {
     Put<std::uint32_t>(payload, static_cast<std::uint32_t>(sum.size()));
@@ -144,15 +156,32 @@ bool DecodeRound(std::string_view payload, JournalRound* round, bool sums) {
   std::string_view stream;
   std::string_view digest;
   std::uint32_t count = 0;
-  if (!in.Get(&type) || type != kRoundType || !in.Get(&stream_size) ||
-      !in.Take(stream_size, &stream) || !in.Get(&round->index) || !in.Take(kDigestBytes, &digest) ||
-      !in.Get(&round->bytes_to) || !in.Get(&round->bytes_from) || !in.Get(&count)) {
+  if (!in.Get(&type) || (type != kRoundType && type != kRefusedRoundType) ||
+      !in.Get(&stream_size) || !in.Take(stream_size, &stream) || !in.Get(&round->index) ||
+      !in.Take(kDigestBytes, &digest) || !in.Get(&round->bytes_to) || !in.Get(&round->bytes_from)) {
     return false;
   }
   round->stream = std::string(stream);
   round->request_digest =
       HexOf(reinterpret_cast<const unsigned char*>(digest.data()), digest.size());
   round->sums.clear();
+  round->refused = type == kRefusedRoundType;
+  round->refused_site.clear();
+  round->refusal.clear();
+  if (round->refused) {
+    std::uint16_t site_size = 0;
+    std::uint32_t message_size = 0;
+    std::string_view site;
+    std::string_view message;
+    if (!in.Get(&site_size) || !in.Take(site_size, &site) || !in.Get(&message_size) ||
+        !in.Take(message_size, &message)) {
+      return false;
+    }
+    round->refused_site = std::string(site);
+    round->refusal = std::string(message);
+    return in.done();
+  }
+  if (!in.Get(&count)) return false;
   if (count > in.remaining() / 4) return false;
   if (sums) round->sums.resize(count);
   for (std::uint32_t s = 0; s < count; ++s) {
@@ -448,9 +477,11 @@ Result<std::vector<double>> JournaledAggregator::Sum(
 Result<std::vector<std::vector<double>>> JournaledAggregator::SumBatch(
     const std::vector<site_agent::stats::StatRequest>& requests) {
   FEDRAD_ASSIGN_OR_RETURN(std::string digest, RequestDigest(requests));
+  replayed_refusal_site_.clear();
   if (next_index_ < journal_.recorded(stream_)) {
     FEDRAD_ASSIGN_OR_RETURN(JournalRound round, journal_.ReadRound(stream_, next_index_));
-    if (round.request_digest != digest || round.sums.size() != requests.size()) {
+    if (round.request_digest != digest ||
+        (!round.refused && round.sums.size() != requests.size())) {
       return common::FailedPrecondition(
           journal_.path() + ": stream \"" + stream_ + "\" round " +
           std::to_string(next_index_ + 1) +
@@ -463,6 +494,10 @@ Result<std::vector<std::vector<double>>> JournaledAggregator::SumBatch(
     ++replayed_rounds_;
     replayed_to_ += round.bytes_to;
     replayed_from_ += round.bytes_from;
+    if (round.refused) {
+      replayed_refusal_site_ = round.refused_site;
+      return common::PermissionDenied(round.refusal);
+    }
     return std::move(round.sums);
   }
   if (!went_live_) {
@@ -472,7 +507,25 @@ Result<std::vector<std::vector<double>>> JournaledAggregator::SumBatch(
   }
   const std::int64_t to_before = base_.bytes_to_each_site();
   const std::int64_t from_before = base_.bytes_from_each_site();
-  FEDRAD_ASSIGN_OR_RETURN(auto sums, base_.SumBatch(requests));
+  auto summed = base_.SumBatch(requests);
+  if (!summed.ok() && summed.status().code() == common::StatusCode::kPermissionDenied) {
+    // A disclosure-gate refusal: journaled, so a resumed run replays it.
+    JournalRound refused;
+    refused.stream = stream_;
+    refused.index = next_index_;
+    refused.request_digest = digest;
+    refused.bytes_to = base_.bytes_to_each_site() - to_before;
+    refused.bytes_from = base_.bytes_from_each_site() - from_before;
+    refused.refused = true;
+    if (const auto* wire = dynamic_cast<const WireAggregator*>(&base_)) {
+      refused.refused_site = wire->last_failed_site();
+    }
+    refused.refusal = summed.status().ToString();
+    FEDRAD_RETURN_IF_ERROR(journal_.Append(std::move(refused)));
+    ++next_index_;
+    return summed.status();
+  }
+  FEDRAD_ASSIGN_OR_RETURN(auto sums, std::move(summed));
   JournalRound round;
   round.stream = stream_;
   round.index = next_index_;

@@ -26,6 +26,7 @@ namespace {
 std::vector<std::string> StatisticKinds(const protocols::StudySpec& spec) {
   std::vector<std::string> kinds = {"moments", "logistic", "deviance", "svm", "score_histogram"};
   if (spec.platt) kinds.push_back("platt");
+  if (spec.has_data_dictionary && spec.data_dictionary.impute) kinds.push_back("imputation_sums");
   for (const char* kind : {"grid_histogram", "placement_sums", "threshold_counts"}) {
     kinds.emplace_back(kind);
   }
@@ -105,8 +106,12 @@ common::Result<StudyResults> EvaluateStudy(const StudyReportInputs& in,
   const protocols::StudySpec& spec = *in.spec;
   FEDRAD_ASSIGN_OR_RETURN(std::vector<EvaluationModel> models,
                           EvaluationModelsOf(*in.plan, *in.run));
+  // The spec's public grids (evaluation.grid_points, fallback_grid_points).
+  EvaluationOptions effective = options;
+  effective.grid_size = spec.evaluation.grid_points;
+  effective.fallback_grid_size = spec.evaluation.fallback_grid_points;
   FEDRAD_ASSIGN_OR_RETURN(EvaluationResult evaluation,
-                          EvaluateModels(models, in.plan->outer_folds, cohorts, options));
+                          EvaluateModels(models, in.plan->outer_folds, cohorts, effective));
 
   StudyResults results;
   results.study_id = spec.study_id;
@@ -157,6 +162,10 @@ common::Result<StudyResults> EvaluateStudy(const StudyReportInputs& in,
   }
   results.metrics = std::move(evaluation.metrics);
   results.comparisons = std::move(evaluation.comparisons);
+  // Missing values imputed (study_runner.hpp ImputationSummary).
+  results.imputation = ImputationSummary(spec, *in.columns, *in.run);
+  for (const ImputedColumn& c : results.imputation)
+    results.missing_cells_imputed += c.missing_cells;
 
   const std::vector<std::string> kinds = StatisticKinds(spec);
   for (const std::string& site : in.provenance->sites) {

@@ -1,9 +1,11 @@
 #include "fedrad/coordinator/study_runner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <system_error>
@@ -177,6 +179,47 @@ Json ProvenanceJson(const protocols::StudySpec& spec, const RunProvenance& prove
                       {"data_sha256", Json(std::move(data))}};
 }
 
+// Missing values: the imputation rule of every study-table column the data
+// dictionary makes ("clin_<feature>", "clin_<variable>_<level>"); any other
+// column (radiomics) takes the mean.
+std::map<std::string, ColumnImputation> ImputationRules(const protocols::StudySpec& spec) {
+  std::map<std::string, ColumnImputation> rules;
+  const protocols::StudyDataDictionary& dictionary = spec.data_dictionary;
+  for (const std::string& feature : dictionary.features) {
+    const auto variable =
+        std::find_if(dictionary.variables.begin(), dictionary.variables.end(),
+                     [&](const protocols::StudyVariable& v) { return v.name == feature; });
+    ColumnImputation rule;
+    if (variable == dictionary.variables.end()) {
+      rule.statistic = ImputationStatistic::kMajority;  // derived: 0/1
+    } else if (variable->type == protocols::VariableType::kCategorical) {
+      const auto levels = static_cast<int>(variable->levels.size());
+      for (int level = 1; level < levels; ++level) {
+        ColumnImputation dummy;
+        dummy.statistic = ImputationStatistic::kMode;
+        dummy.group = feature;
+        dummy.level = level;
+        dummy.levels = levels;
+        rules["clin_" + feature + "_" + variable->levels[static_cast<std::size_t>(level)]] = dummy;
+      }
+      continue;
+    } else if (variable->type == protocols::VariableType::kBinary) {
+      rule.statistic = ImputationStatistic::kMajority;
+    }
+    rules["clin_" + feature] = rule;
+  }
+  return rules;
+}
+
+// The imputation statistic of a study column ("mean" for a column the
+// dictionary does not make).
+std::string ImputationStatisticFor(const protocols::StudySpec& spec, const std::string& column) {
+  const auto rules = ImputationRules(spec);
+  const auto it = rules.find(column);
+  return ImputationStatisticName(it == rules.end() ? ImputationStatistic::kMean
+                                                   : it->second.statistic);
+}
+
 common::Result<Json> ModelJson(const protocols::StudySpec& spec,
                                const std::vector<std::string>& columns, const ModelRun& run,
                                std::int64_t study_rounds, const RunProvenance& provenance) {
@@ -291,8 +334,25 @@ common::Result<Json> ModelJson(const protocols::StudySpec& spec,
                                   {"neg_histogram", Json::Numbers(run.cv.neg_histogram)},
                                   {"pos_histogram", Json::Numbers(run.cv.pos_histogram)}};
 
+  // Missing values: per column its statistic, the final model's value (from
+  // all training rows) and the missing cells among them; null without.
+  Json imputation(nullptr);
+  if (fit.imputation.size() == static_cast<Eigen::Index>(columns.size()) &&
+      run.missing_cells.size() == fit.imputation.size()) {
+    Json::Array items;
+    for (std::size_t j = 0; j < columns.size(); ++j) {
+      const auto jj = static_cast<Eigen::Index>(j);
+      items.emplace_back(Json::Object{{"column", columns[j]},
+                                      {"statistic", ImputationStatisticFor(spec, columns[j])},
+                                      {"value", fit.imputation[jj]},
+                                      {"missing_cells", run.missing_cells[jj]}});
+    }
+    imputation = Json(std::move(items));
+  }
+
   return Json(Json::Object{{"format", "fedrad-model-1"},
                            {"model", run.name},
+                           {"imputation", std::move(imputation)},
                            {"selected_features", Json::Strings(selected)},
                            {"lasso", std::move(lasso)},
                            {"svm", std::move(svm)},
@@ -517,6 +577,14 @@ common::Result<StudyPlan> MakeStudyPlan(const protocols::StudySpec& spec,
     entry.name = model.name;
     entry.dataset = model.name;
     entry.num_features = static_cast<int>(it->second.size());
+    entry.columns = it->second;
+    if (spec.has_data_dictionary && spec.data_dictionary.impute) {
+      const std::map<std::string, ColumnImputation> rules = ImputationRules(spec);
+      for (const std::string& column : it->second) {
+        const auto rule = rules.find(column);
+        entry.imputation.push_back(rule == rules.end() ? ColumnImputation{} : rule->second);
+      }
+    }
     if (auto s = CheckModelOptions(options, entry.num_features); !s.ok()) {
       return common::InvalidArgument("model \"" + model.name + "\": " + s.ToString());
     }
@@ -524,6 +592,56 @@ common::Result<StudyPlan> MakeStudyPlan(const protocols::StudySpec& spec,
   }
   return plan;
 }
+
+std::vector<ImputedColumn> ImputationSummary(const protocols::StudySpec& spec,
+                                             const ModelColumns& columns, const StudyRun& run) {
+  std::map<std::string, std::pair<double, double>> seen;  // column -> (value, missing)
+  for (const ModelRun& m : run.models) {
+    const auto it = columns.find(m.name);
+    if (it == columns.end() || m.final_model.imputation.size() == 0 ||
+        m.missing_cells.size() != m.final_model.imputation.size() ||
+        static_cast<std::size_t>(m.missing_cells.size()) != it->second.size()) {
+      continue;
+    }
+    for (std::size_t j = 0; j < it->second.size(); ++j) {
+      const auto jj = static_cast<Eigen::Index>(j);
+      seen.emplace(it->second[j],
+                   std::make_pair(m.final_model.imputation[jj], m.missing_cells[jj]));
+    }
+  }
+  std::vector<ImputedColumn> out;
+  for (const std::string& column : spec.feature_dictionary) {
+    const auto it = seen.find(column);
+    if (it == seen.end()) continue;
+    out.push_back(
+        {column, ImputationStatisticFor(spec, column), it->second.first, it->second.second});
+  }
+  return out;
+}
+
+namespace {
+
+// study.json "imputation" (null without): ImputationSummary and the total
+// of missing cells imputed.
+Json ImputationSummaryJson(const protocols::StudySpec& spec, const ModelColumns& columns,
+                           const StudyRun& run) {
+  const std::vector<ImputedColumn> summary = ImputationSummary(spec, columns, run);
+  if (summary.empty()) return Json(nullptr);
+  Json::Array items;
+  double total = 0.0;
+  for (const ImputedColumn& c : summary) {
+    total += c.missing_cells;
+    items.emplace_back(Json::Object{{"column", c.column},
+                                    {"statistic", c.statistic},
+                                    {"value", c.value},
+                                    {"missing_cells", c.missing_cells}});
+  }
+  return Json(Json::Object{{"missing_cells_imputed", total},
+                           {"scope", "training rows of each fit (final model: all)"},
+                           {"columns", Json(std::move(items))}});
+}
+
+}  // namespace
 
 common::Status WriteStudyOutputs(const protocols::StudySpec& spec, const ModelColumns& columns,
                                  const StudyRun& run, const RunProvenance& provenance,
@@ -561,6 +679,7 @@ common::Status WriteStudyOutputs(const protocols::StudySpec& spec, const ModelCo
   Json study = Json::Object{{"format", "fedrad-study-1"},
                             {"study_id", spec.study_id},
                             {"models", Json(std::move(model_summaries))},
+                            {"imputation", ImputationSummaryJson(spec, columns, run)},
                             {"rounds", run.rounds},
                             {"bytes_to_each_site", provenance.bytes_to_each_site},
                             {"bytes_from_each_site", provenance.bytes_from_each_site},

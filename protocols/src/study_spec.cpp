@@ -188,8 +188,10 @@ StudyDataDictionary ReadDataDictionary(ObjectReader& section, const StudySpec& s
   } else if (dictionary.label_column == dictionary.id_column) {
     section.Error("label_column", "is the id column " + Quote(dictionary.id_column) + " as well");
   }
-  dictionary.complete_case =
-      section.Choice("missing", {"refuse", "complete_case"}, "refuse") == "complete_case";
+  const std::string missing =
+      section.Choice("missing", {"refuse", "complete_case", "impute"}, "refuse");
+  dictionary.complete_case = missing == "complete_case";
+  dictionary.impute = missing == "impute";
 
   // name -> (kind, type): every variable and derived name is unique.
   std::map<std::string, std::string> names;  // name -> pointer of its definition
@@ -523,6 +525,23 @@ common::Result<StudySpec> ParseStudySpec(const nlohmann::json& document, const s
   svm.Finish();
 
   spec.platt = root.Bool("platt", true);
+
+  ObjectReader evaluation = root.OptionalObject("evaluation");
+  spec.evaluation.grid_points =
+      evaluation.Int("grid_points", kDefaultEvaluationGridPoints, 2, kMaxEvaluationGridPoints);
+  if (evaluation.Has("fallback_grid_points")) {
+    const std::int64_t fallback =
+        evaluation.Int("fallback_grid_points", 0, 2, kMaxEvaluationGridPoints);
+    if (fallback != 0 && fallback >= spec.evaluation.grid_points) {
+      evaluation.Error("fallback_grid_points", "expected fewer points than grid_points " +
+                                                   std::to_string(spec.evaluation.grid_points) +
+                                                   " (the fallback grid is the coarser one), got " +
+                                                   std::to_string(fallback));
+    } else {
+      spec.evaluation.fallback_grid_points = fallback;
+    }
+  }
+  evaluation.Finish();
 
   std::set<std::string> site_ids;
   for (ObjectReader& site_reader : root.ObjectArray("sites", /*required=*/false)) {

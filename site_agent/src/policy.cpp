@@ -147,6 +147,52 @@ std::string RequestName(std::size_t index, const stats::StatRequest& request) {
          ", dataset " + Quote(dataset) + ")";
 }
 
+// "histogram_cells": "clear" | "always" | {"<kind>": "clear" | "always", ...}
+// for the kinds of CellCountedKinds().
+void ParseHistogramCells(const nlohmann::json& value, common::ErrorList* errors, Policy* policy) {
+  const std::string expected =
+      "expected \"clear\", \"always\" or an object mapping score_histogram, grid_histogram, "
+      "threshold_counts to \"clear\" or \"always\"";
+  if (value.is_string()) {
+    const std::string text = value.get<std::string>();
+    if (text == "always") {
+      policy->histogram_cells_always = true;
+    } else if (text != "clear") {
+      errors->Add("/histogram_cells", expected + ", got " + Quote(text));
+    }
+    return;
+  }
+  if (!value.is_object()) {
+    errors->Add("/histogram_cells", expected + ", got " + value.dump());
+    return;
+  }
+  for (const auto& [name, rule] : value.items()) {
+    const std::string pointer = common::JsonPointerAppend("/histogram_cells", name);
+    StatKind kind{};
+    const std::vector<StatKind> counted = CellCountedKinds();
+    if (!ParseKind(name, &kind) ||
+        std::find(counted.begin(), counted.end(), kind) == counted.end()) {
+      errors->Add(pointer,
+                  "unknown key: expected score_histogram, grid_histogram or threshold_counts "
+                  "(the statistics with per-cell counts)");
+      continue;
+    }
+    if (!rule.is_string() || (rule != "clear" && rule != "always")) {
+      errors->Add(pointer, "expected \"clear\" or \"always\", got " + rule.dump());
+      continue;
+    }
+    if (rule == "always") policy->cells_always_kinds.push_back(kind);
+  }
+}
+
+// " (checked in secure rounds too: histogram_cells of POLICY)" when a masked
+// result was checked, so the operator sees why a secure round was refused.
+std::string MaskedNote(const Policy& policy, bool masked) {
+  if (!masked) return "";
+  return "; this site checks these cells in secure rounds too: histogram_cells " +
+         policy.HistogramCellsText() + " of " + PolicyName(policy);
+}
+
 // The policy file `fedrad site approve` creates: every default spelled out.
 nlohmann::json DefaultPolicyDocument() {
   const Policy defaults;
@@ -187,6 +233,8 @@ const char* StatKindName(StatKind kind) {
       return "threshold_counts";
     case StatKind::kLocalEvaluation:
       return "local_evaluation";
+    case StatKind::kImputationSums:
+      return "imputation_sums";
   }
   return "unknown";
 }
@@ -194,24 +242,43 @@ const char* StatKindName(StatKind kind) {
 StatKind KindOf(const stats::StatRequest& request) {
   // In the order of the StatRequest alternatives (providers.hpp).
   static constexpr StatKind kByIndex[] = {
-      StatKind::kMoments,        StatKind::kLogistic,       StatKind::kSvm,
-      StatKind::kDeviance,       StatKind::kScoreHistogram, StatKind::kPlatt,
-      StatKind::kGridHistogram,  StatKind::kPlacementSums,  StatKind::kThresholdCounts,
-      StatKind::kLocalEvaluation};
+      StatKind::kMoments,         StatKind::kLogistic,       StatKind::kSvm,
+      StatKind::kDeviance,        StatKind::kScoreHistogram, StatKind::kPlatt,
+      StatKind::kGridHistogram,   StatKind::kPlacementSums,  StatKind::kThresholdCounts,
+      StatKind::kLocalEvaluation, StatKind::kImputationSums};
   static_assert(std::size(kByIndex) == std::variant_size_v<stats::StatRequest>,
                 "every statistic request type needs its policy kind");
   return kByIndex[request.index()];
 }
 
 std::vector<StatKind> AllStatKinds() {
-  return {StatKind::kMoments,        StatKind::kLogistic,       StatKind::kSvm,
-          StatKind::kDeviance,       StatKind::kScoreHistogram, StatKind::kPlatt,
-          StatKind::kGridHistogram,  StatKind::kPlacementSums,  StatKind::kThresholdCounts,
-          StatKind::kLocalEvaluation};
+  return {StatKind::kMoments,         StatKind::kLogistic,       StatKind::kSvm,
+          StatKind::kDeviance,        StatKind::kScoreHistogram, StatKind::kPlatt,
+          StatKind::kGridHistogram,   StatKind::kPlacementSums,  StatKind::kThresholdCounts,
+          StatKind::kLocalEvaluation, StatKind::kImputationSums};
 }
 
 bool Policy::Allows(StatKind kind) const {
   return std::find(allowed.begin(), allowed.end(), kind) != allowed.end();
+}
+
+std::vector<StatKind> CellCountedKinds() {
+  return {StatKind::kScoreHistogram, StatKind::kGridHistogram, StatKind::kThresholdCounts};
+}
+
+bool Policy::ChecksMaskedCells(StatKind kind) const {
+  return histogram_cells_always || std::find(cells_always_kinds.begin(), cells_always_kinds.end(),
+                                             kind) != cells_always_kinds.end();
+}
+
+std::string Policy::HistogramCellsText() const {
+  if (histogram_cells_always) return "\"always\"";
+  if (cells_always_kinds.empty()) return "\"clear\"";
+  nlohmann::json object = nlohmann::json::object();
+  for (StatKind kind : CellCountedKinds()) {
+    object[StatKindName(kind)] = ChecksMaskedCells(kind) ? "always" : "clear";
+  }
+  return object.dump();
 }
 
 Result<Policy> ParsePolicy(const nlohmann::json& document, const std::string& source) {
@@ -243,11 +310,8 @@ Result<Policy> ParsePolicy(const nlohmann::json& document, const std::string& so
     }
   }
   policy.max_rounds = root.Int("max_rounds", policy.max_rounds, 1, 1000000000);
-  const std::string cells = root.String("histogram_cells", "clear");
-  if (cells == "always") {
-    policy.histogram_cells_always = true;
-  } else if (cells != "clear") {
-    root.Error("histogram_cells", "expected \"clear\" or \"always\", got " + Quote(cells));
+  if (const nlohmann::json* cells = root.Raw("histogram_cells"); cells != nullptr) {
+    ParseHistogramCells(*cells, &errors, &policy);
   }
   policy.require_approval = root.Bool("require_approval", true);
   for (common::ObjectReader& entry : root.ObjectArray("approved_studies", false)) {
@@ -398,7 +462,8 @@ Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>&
   for (std::size_t r = 0; r < requests.size(); ++r) {
     const std::vector<double>& values = results[r];
     if (const auto* h = std::get_if<stats::ScoreHistogramRequest>(&requests[r])) {
-      if (masked && !policy.histogram_cells_always) continue;  // only sums over sites leave
+      // Masked: only sums over sites leave, unless the policy checks them.
+      if (masked && !policy.ChecksMaskedCells(StatKind::kScoreHistogram)) continue;
       const std::size_t bins = static_cast<std::size_t>(h->bins);
       for (std::size_t i = 0; i < values.size(); ++i) {
         const auto c = static_cast<std::int64_t>(std::llround(values[i]));
@@ -412,43 +477,53 @@ Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>&
                   std::to_string(within % bins) + " of class " + (within < bins ? "0" : "1") +
                   " holds " + std::to_string(c) + " rows, below min_count_per_cell " +
                   std::to_string(k) + " (" + RuleOf(policy, "min_count_per_cell") +
-                  "; a histogram cell sent in the clear must be empty or hold at least the "
-                  "minimum: use secure aggregation or fewer bins)");
+                  (masked ? MaskedNote(policy, masked) +
+                                "; a checked histogram cell must be empty or hold at least the "
+                                "minimum: use fewer bins)"
+                          : "; a histogram cell sent in the clear must be empty or hold at "
+                            "least the minimum: use secure aggregation or fewer bins)"));
         }
       }
     } else if (const auto* g = std::get_if<stats::GridHistogramRequest>(&requests[r])) {
       // Per-class counts of probabilities per grid cell: as score histograms.
-      if (masked && !policy.histogram_cells_always) continue;
+      if (masked && !policy.ChecksMaskedCells(StatKind::kGridHistogram)) continue;
       const auto grid = static_cast<std::size_t>(g->grid_size);
       for (std::size_t i = 0; i < values.size(); ++i) {
         const auto c = static_cast<std::int64_t>(std::llround(values[i]));
         if (!Safe(c, k)) {
+          // Layout (GridHistograms): per model, G controls then G cases.
           return Refuse("min_count_per_cell", rule,
                         "disclosure policy: " + RequestName(r, requests[r]) + ": grid cell " +
-                            std::to_string(i % grid) + " of model " +
-                            std::to_string(i / (2 * grid)) + " holds " + std::to_string(c) +
+                            std::to_string(i % grid) + " of " + std::to_string(grid) +
+                            " grid points, model " + std::to_string(i / (2 * grid)) + ", class " +
+                            ((i % (2 * grid)) < grid ? "0" : "1") + ", holds " + std::to_string(c) +
                             " rows, below min_count_per_cell " + std::to_string(k) + " (" +
-                            RuleOf(policy, "min_count_per_cell") +
-                            "; use secure aggregation or a coarser grid)");
+                            RuleOf(policy, "min_count_per_cell") + MaskedNote(policy, masked) +
+                            (masked ? "; the study's coarser fallback grid may pass)"
+                                    : "; use secure aggregation or a coarser grid)"));
         }
       }
     } else if (const auto* t = std::get_if<stats::ThresholdCountsRequest>(&requests[r])) {
       // TP/FP/TN/FN and calibration-bin counts are released counts.
-      if (masked && !policy.histogram_cells_always) continue;
+      if (masked && !policy.ChecksMaskedCells(StatKind::kThresholdCounts)) continue;
       stats::ThresholdCountsLayout layout{static_cast<int>(t->models.size()), t->calibration_bins};
       for (int m = 0; m < layout.num_models; ++m) {
-        std::vector<std::size_t> cells = {layout.Tp(m), layout.Fp(m), layout.Tn(m), layout.Fn(m)};
-        for (int b = 0; b < layout.bins; ++b) cells.push_back(layout.BinCount(m, b));
-        for (std::size_t cell : cells) {
+        std::vector<std::pair<std::size_t, std::string>> cells = {
+            {layout.Tp(m), "TP"}, {layout.Fp(m), "FP"}, {layout.Tn(m), "TN"}, {layout.Fn(m), "FN"}};
+        for (int b = 0; b < layout.bins; ++b) {
+          cells.emplace_back(layout.BinCount(m, b), "calibration bin " + std::to_string(b) +
+                                                        " of " + std::to_string(layout.bins));
+        }
+        for (const auto& [cell, what] : cells) {
           if (cell >= values.size()) continue;
           const auto c = static_cast<std::int64_t>(std::llround(values[cell]));
           if (!Safe(c, k)) {
             return Refuse("min_count_per_cell", rule,
                           "disclosure policy: " + RequestName(r, requests[r]) + ": model " +
-                              std::to_string(m) + " has a threshold or calibration count of " +
-                              std::to_string(c) + ", below min_count_per_cell " +
+                              std::to_string(m) + ", count " + what + ", holds " +
+                              std::to_string(c) + " rows, below min_count_per_cell " +
                               std::to_string(k) + " (" + RuleOf(policy, "min_count_per_cell") +
-                              ")");
+                              MaskedNote(policy, masked) + ")");
           }
         }
       }
@@ -536,6 +611,22 @@ Result<std::string> ReviewStudy(const std::string& spec_path, const Policy& poli
       << (spec.hinge ? "hinge" : "squared hinge") << ", " << spec.c_grid.size()
       << " values of C), AUC from score histograms (" << spec.histogram_bins << " bins)"
       << (spec.platt ? ", Platt calibration" : "") << ".\n";
+  out << "Evaluation grid: pooled ROC statistics from per-class histograms of predicted "
+         "probabilities on a public grid of "
+      << spec.evaluation.grid_points << " points";
+  if (spec.evaluation.fallback_grid_points > 0) {
+    out << ", or " << spec.evaluation.fallback_grid_points
+        << " points for a cohort where a site refuses the fine grid (fallback)";
+  }
+  out << "; this policy checks their cells "
+      << (policy.ChecksMaskedCells(StatKind::kGridHistogram) ? "masked or in the clear"
+                                                             : "only in the clear")
+      << ".\n";
+  if (policy.ChecksMaskedCells(StatKind::kGridHistogram) &&
+      spec.evaluation.fallback_grid_points == 0) {
+    out << "Note: the spec names no fallback grid (evaluation.fallback_grid_points): if this "
+           "site refuses the fine grid, privacy.on_refusal applies.\n";
+  }
   out << "\nWhat leaves this site (sums over rows of a fold or of all rows, never a row):\n";
   struct Line {
     StatKind kind;
@@ -565,6 +656,9 @@ Result<std::string> ReviewStudy(const std::string& spec_path, const Policy& poli
        "evaluation of a cohort this site holds alone (an external site): its AUC, DeLong "
        "placement sums, ROC curve points, TP/FP/TN/FN at the training threshold, Brier score, "
        "calibration bins, intercept and slope, IN THE CLEAR"},
+      {StatKind::kImputationSums, spec.has_data_dictionary && spec.data_dictionary.impute,
+       "missing values: per-feature counts of observed cells and their sums (pooled means and "
+       "majority values for imputation)"},
   };
   bool refused = false;
   for (const Line& line : lines) {
@@ -588,8 +682,12 @@ Result<std::string> ReviewStudy(const std::string& spec_path, const Policy& poli
       << ", min_count_per_cell " << policy.min_count_per_cell
       << " (every fold and class behind a released number, and every SVM active set, must be "
          "empty or hold at least this many rows; histogram cells too when they leave "
-      << (policy.histogram_cells_always ? "masked or in the clear" : "in the clear") << ").\n";
-  if (!secure || policy.histogram_cells_always) {
+      << (policy.histogram_cells_always ? std::string("masked or in the clear")
+          : policy.cells_always_kinds.empty()
+              ? std::string("in the clear")
+              : "in the clear, and masked too for histogram_cells " + policy.HistogramCellsText())
+      << ").\n";
+  if (!secure || policy.ChecksMaskedCells(StatKind::kScoreHistogram)) {
     out << "Note: " << spec.histogram_bins
         << "-bin score histograms of held-out folds are checked cell by cell; on a small cohort "
            "cells of 1.."

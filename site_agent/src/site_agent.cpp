@@ -878,7 +878,7 @@ Status RunSite(const SiteConfig& config, const SiteRunOptions& options,
        {"approved_studies", std::to_string(policy->approved.size())},
        {"min_cohort_size", std::to_string(policy->min_cohort_size)},
        {"min_count_per_cell", std::to_string(policy->min_count_per_cell)},
-       {"histogram_cells", policy->histogram_cells_always ? "always" : "clear"}});
+       {"histogram_cells", policy->HistogramCellsText()}});
   // Check the data before connecting: a site with unreadable data declines
   // nothing it has not first looked at.
   std::int64_t rows = -1;

@@ -175,7 +175,9 @@ std::optional<ClinicalData> ReadClinical(const std::string& path,
   data.path = path;
   for (const StudyVariable& variable : dictionary.variables) data.values[variable.name];
   const std::string missing_rule =
-      dictionary.complete_case ? "" : " (data_dictionary \"missing\": \"refuse\")";
+      dictionary.complete_case ? ""
+      : dictionary.impute      ? " (data_dictionary \"missing\": \"impute\" never imputes a label)"
+                               : " (data_dictionary \"missing\": \"refuse\")";
   for (std::size_t r = 0; r < csv->rows.size(); ++r) {
     const auto& row = csv->rows[r];
     const std::size_t line = csv->row_lines[r];
@@ -215,6 +217,8 @@ std::optional<ClinicalData> ReadClinical(const std::string& path,
       if (IsMissing(cell)) {
         if (dictionary.complete_case) {
           drop = true;
+        } else if (dictionary.impute) {
+          row_values[v] = std::nan("");  // kept missing: filled per request (providers.hpp)
         } else {
           problems->Add(where + Quote(variable.name) + ": missing value" + missing_rule);
         }
@@ -591,7 +595,7 @@ common::Result<stats::FeatureTable> BuildStudyTableFrom(const StudyDataSources& 
             if (absent++ == 0) first_absent = radiomics_columns[c];
           }
         }
-        if (absent > 0) {
+        if (absent > 0 && !dictionary.impute) {  // impute: the cells stay NaN
           if (dictionary.complete_case) {
             keep[i] = false;
             ++clinical->dropped;
@@ -633,8 +637,11 @@ common::Result<stats::FeatureTable> BuildStudyTableFrom(const StudyDataSources& 
             if (variable != dictionary.variables.end()) {
               const double value = clinical->values.at(feature)[i];
               if (variable->type == VariableType::kCategorical) {
+                // A missing level leaves every dummy column missing.
                 for (std::size_t level = 1; level < variable->levels.size(); ++level) {
-                  table.x(out, c++) = value == static_cast<double>(level) ? 1.0 : 0.0;
+                  table.x(out, c++) = std::isnan(value)                     ? value
+                                      : value == static_cast<double>(level) ? 1.0
+                                                                            : 0.0;
                 }
               } else {
                 table.x(out, c++) = value;
@@ -645,6 +652,10 @@ common::Result<stats::FeatureTable> BuildStudyTableFrom(const StudyDataSources& 
                 std::find_if(dictionary.derived.begin(), dictionary.derived.end(),
                              [&](const protocols::StudyDerived& d) { return d.name == feature; });
             const double value = clinical->values.at(derived->variable)[i];
+            if (std::isnan(value)) {  // derived from a missing value: missing
+              table.x(out, c++) = value;
+              continue;
+            }
             bool on = false;
             if (derived->op == ">") on = value > derived->threshold;
             if (derived->op == ">=") on = value >= derived->threshold;
@@ -665,6 +676,13 @@ common::Result<stats::FeatureTable> BuildStudyTableFrom(const StudyDataSources& 
   if (progress != nullptr && clinical->dropped > 0) {
     *progress << "complete-case: " << clinical->dropped << " case"
               << (clinical->dropped == 1 ? "" : "s") << " with missing values left out\n";
+  }
+  if (progress != nullptr && dictionary.impute) {
+    const auto missing = table.x.array().isNaN().count();
+    if (missing > 0) {
+      *progress << "impute: " << missing << " missing cell" << (missing == 1 ? "" : "s")
+                << " kept; each request fills them with the pooled values it carries\n";
+    }
   }
   FEDRAD_RETURN_IF_ERROR(common::InitSodium());
   table.sha256 = common::Sha256Hex(TableText(table, spec));

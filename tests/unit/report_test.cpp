@@ -117,6 +117,7 @@ TEST(ReportTest, ResultsJsonRoundTripsExactValues) {
     EXPECT_EQ(m["controls"], want.controls) << what;
     EXPECT_EQ(m["mode"], want.mode) << what;
     EXPECT_EQ(m["grid_points"], want.grid_points) << what;
+    EXPECT_EQ(m["grid"], want.grid) << what;
     EXPECT_EQ(m["tp"], want.tp) << what;
     EXPECT_EQ(m["fn"], want.fn) << what;
     ExpectSameDouble(m["auc"], want.auc, what + " auc");
@@ -196,7 +197,9 @@ TEST(ReportTest, ResultsJsonHasEverySchemaField) {
     for (const std::string& key : keys) EXPECT_TRUE(object.contains(key)) << where << "." << key;
     EXPECT_EQ(object.size(), keys.size()) << where << ": unexpected extra fields";
   };
-  expect_keys(j, {"schema", "study", "sites", "models", "metrics", "comparisons", "ledger"}, "");
+  expect_keys(
+      j, {"schema", "study", "sites", "models", "imputation", "metrics", "comparisons", "ledger"},
+      "");
   expect_keys(
       j["study"],
       {"study_id", "spec_sha256", "fedrad_version", "started_utc", "finished_utc", "mode",
@@ -218,6 +221,7 @@ TEST(ReportTest, ResultsJsonHasEverySchemaField) {
                "controls",
                "mode",
                "grid_points",
+               "grid",
                "auc_error_bound",
                "auc",
                "auc_se",

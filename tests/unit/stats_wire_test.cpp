@@ -451,8 +451,8 @@ std::vector<Malformed> MalformedBatches() {
       },
       "");  // fixed below
   add(
-      "type_unknown", [](R& r) { r.arrays[0].i64[5] = 11; },
-      "stats_batch request 1: type is 11 at i64[5], expected [1, 10]");
+      "type_unknown", [](R& r) { r.arrays[0].i64[5] = 12; },
+      "stats_batch request 1: type is 12 at i64[5], expected [1, 11]");
   add(
       "dataset_index", [](R& r) { r.arrays[0].i64[6] = 2; },
       "stats_batch request 1 (logistic): dataset is 2 at i64[6], expected [0, 1]");

@@ -95,7 +95,7 @@ TEST(StudySpecDictionary, EveryProblemIsReportedInOnePassWithItsPointer) {
   json document = WithDictionary();
   json& d = document["data_dictionary"];
   d["colour"] = "blue";                                                        // unknown key
-  d["missing"] = "impute";                                                     // bad choice
+  d["missing"] = "mean";                                                       // bad choice
   d["variables"][0]["type"] = "boolean";                                       // bad type
   d["variables"][1]["range"] = json::array({18.5, 100});                       // not integers
   d["variables"][2]["levels"] = json::array({"a", "b"});                       // levels on number

@@ -242,6 +242,8 @@ common::Result<Datasets> BuildDatasets(const FeatureTable& table,
     local.y = table.y;
     local.fold = fold;
     local.inner_fold = inner;
+    local.name = model.name;
+    local.columns = *resolved;
     if (auto s = ValidateTable(local); !s.ok()) {
       return s.Wrap(table.path + ": dataset " + Quote(model.name));
     }

@@ -24,8 +24,14 @@ Status ValidateTable(const LocalTable& table) {
                              ": label must be 0 or 1, got " + std::to_string(table.y[i]));
     }
   }
-  if (!table.x.allFinite()) {
-    return InvalidArgument("local table: features contain NaN or infinite values");
+  // NaN marks a missing cell (filled per request, providers.hpp); an
+  // infinite value is never data.
+  if ((table.x.array().isInf()).any()) {
+    return InvalidArgument("local table: features contain infinite values");
+  }
+  if (!table.columns.empty() && static_cast<Eigen::Index>(table.columns.size()) != table.x.cols()) {
+    return InvalidArgument("local table: " + std::to_string(table.columns.size()) +
+                           " column names for " + std::to_string(table.x.cols()) + " columns");
   }
   for (std::size_t i = 0; i < table.fold.size(); ++i) {
     if (table.fold[i] < 0) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -29,20 +30,50 @@ Status CheckColumns(const std::vector<int>& columns, Eigen::Index p, const char*
   return Status::Ok();
 }
 
+// A missing cell of column j met without an imputation value: the error
+// names the dataset and the column, never the row (it leaves the site).
+Status MissingWithoutFill(const LocalTable& table, Eigen::Index j) {
+  const std::string column =
+      static_cast<std::size_t>(j) < table.columns.size()
+          ? "'" + table.columns[static_cast<std::size_t>(j)] + "' (index " + std::to_string(j) + ")"
+          : std::to_string(j);
+  return common::FailedPrecondition(
+      "dataset '" + table.name + "': column " + column +
+      " has a missing value in the selected rows and the request carries no imputation value "
+      "for it (data_dictionary \"missing\": \"impute\" needs the imputation round first)");
+}
+
+// Checks a fill vector: empty, or `k` finite values.
+Status CheckFill(const Eigen::VectorXd& fill, Eigen::Index k, const std::string& what) {
+  if (fill.size() != 0 && fill.size() != k) {
+    return InvalidArgument(what + ": fill must be empty or have " + std::to_string(k) +
+                           " entries (one per column), got " + std::to_string(fill.size()));
+  }
+  if (!fill.allFinite()) return InvalidArgument(what + ": fill values must be finite");
+  return Status::Ok();
+}
+
 // Standardised feature matrix of the selected rows and columns. Empty
-// center/scale mean raw features; a zero scale makes the column 0.
-Eigen::MatrixXd Standardised(const LocalTable& table, const std::vector<Eigen::Index>& rows,
-                             const std::vector<int>& columns, const Eigen::VectorXd& center,
-                             const Eigen::VectorXd& scale) {
+// center/scale mean raw features; a zero scale makes the column 0. A missing
+// (NaN) cell enters as fill[c] (one per column; empty: an error).
+Result<Eigen::MatrixXd> Standardised(const LocalTable& table, const std::vector<Eigen::Index>& rows,
+                                     const std::vector<int>& columns, const Eigen::VectorXd& center,
+                                     const Eigen::VectorXd& scale, const Eigen::VectorXd& fill) {
   const auto n = static_cast<Eigen::Index>(rows.size());
   const auto k = static_cast<Eigen::Index>(columns.size());
+  FEDRAD_RETURN_IF_ERROR(CheckFill(fill, k, "request"));
   Eigen::MatrixXd z(n, k);
   for (Eigen::Index c = 0; c < k; ++c) {
     const Eigen::Index j = columns[static_cast<std::size_t>(c)];
     const double mu = center.size() > 0 ? center[c] : 0.0;
     const double s = scale.size() > 0 ? scale[c] : 1.0;
     for (Eigen::Index r = 0; r < n; ++r) {
-      z(r, c) = s > 0.0 ? (table.x(rows[static_cast<std::size_t>(r)], j) - mu) / s : 0.0;
+      double v = table.x(rows[static_cast<std::size_t>(r)], j);
+      if (std::isnan(v)) {
+        if (fill.size() == 0) return MissingWithoutFill(table, j);
+        v = fill[c];
+      }
+      z(r, c) = s > 0.0 ? (v - mu) / s : 0.0;
     }
   }
   return z;
@@ -59,14 +90,36 @@ std::vector<int> AllColumns(Eigen::Index p) {
 Result<std::vector<double>> ComputeMoments(const LocalTable& table, const MomentsRequest& request) {
   FEDRAD_ASSIGN_OR_RETURN(auto rows, SelectRows(table, request.rows));
   const Eigen::Index p = table.x.cols();
+  FEDRAD_RETURN_IF_ERROR(CheckFill(request.fill, p, "moments request"));
   std::vector<double> out(static_cast<std::size_t>(2 + 2 * p), 0.0);
   out[0] = static_cast<double>(rows.size());
   for (Eigen::Index i : rows) {
     out[1] += table.y[i];
     for (Eigen::Index j = 0; j < p; ++j) {
-      const double v = table.x(i, j);
+      double v = table.x(i, j);
+      if (std::isnan(v)) {
+        if (request.fill.size() == 0) return MissingWithoutFill(table, j);
+        v = request.fill[j];
+      }
       out[static_cast<std::size_t>(2 + j)] += v;
       out[static_cast<std::size_t>(2 + p + j)] += v * v;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<double>> ComputeImputationSums(const LocalTable& table,
+                                                  const ImputationSumsRequest& request) {
+  FEDRAD_ASSIGN_OR_RETURN(auto rows, SelectRows(table, request.rows));
+  const Eigen::Index p = table.x.cols();
+  std::vector<double> out(static_cast<std::size_t>(1 + 2 * p), 0.0);
+  out[0] = static_cast<double>(rows.size());
+  for (Eigen::Index i : rows) {
+    for (Eigen::Index j = 0; j < p; ++j) {
+      const double v = table.x(i, j);
+      if (std::isnan(v)) continue;
+      out[static_cast<std::size_t>(1 + j)] += 1.0;
+      out[static_cast<std::size_t>(1 + p + j)] += v;
     }
   }
   return out;
@@ -81,7 +134,9 @@ Result<std::vector<double>> ComputeLogistic(const LocalTable& table,
   }
   FEDRAD_RETURN_IF_ERROR(CheckColumns(request.hessian_columns, p, "logistic request"));
   FEDRAD_ASSIGN_OR_RETURN(auto rows, SelectRows(table, request.rows));
-  const Eigen::MatrixXd z = Standardised(table, rows, AllColumns(p), request.center, request.scale);
+  FEDRAD_ASSIGN_OR_RETURN(
+      const Eigen::MatrixXd z,
+      Standardised(table, rows, AllColumns(p), request.center, request.scale, request.fill));
   const auto n = static_cast<Eigen::Index>(rows.size());
   const auto k = static_cast<Eigen::Index>(request.hessian_columns.size());
 
@@ -147,7 +202,10 @@ Result<std::vector<double>> ComputeSvm(const LocalTable& table, const SvmRequest
   FEDRAD_ASSIGN_OR_RETURN(auto rows, SelectRows(table, request.rows));
   const auto n = static_cast<Eigen::Index>(rows.size());
   Eigen::MatrixXd u(n, k + 1);
-  u.leftCols(k) = Standardised(table, rows, request.columns, request.center, request.scale);
+  FEDRAD_ASSIGN_OR_RETURN(
+      const Eigen::MatrixXd z,
+      Standardised(table, rows, request.columns, request.center, request.scale, request.fill));
+  u.leftCols(k) = z;
   u.col(k).setConstant(request.bias_value);
   Eigen::VectorXd theta(k + 1);
   theta << request.w, request.bias_weight;
@@ -215,7 +273,9 @@ Result<std::vector<double>> ComputeDeviance(const LocalTable& table,
                            std::to_string(num_lambdas) + " (one column per intercept)");
   }
   FEDRAD_ASSIGN_OR_RETURN(auto rows, SelectRows(table, request.rows));
-  const Eigen::MatrixXd z = Standardised(table, rows, AllColumns(p), request.center, request.scale);
+  FEDRAD_ASSIGN_OR_RETURN(
+      const Eigen::MatrixXd z,
+      Standardised(table, rows, AllColumns(p), request.center, request.scale, request.fill));
   const Eigen::MatrixXd eta =
       (z * request.betas).rowwise() + request.intercepts.transpose();  // n x L
   constexpr double kProbMin = 1e-5;
@@ -252,6 +312,8 @@ Result<std::vector<double>> Compute(const LocalTable& table, const StatRequest& 
           return ComputeScoreHistogram(table, r);
         } else if constexpr (std::is_same_v<T, PlattRequest>) {
           return ComputePlatt(table, r);
+        } else if constexpr (std::is_same_v<T, ImputationSumsRequest>) {
+          return ComputeImputationSums(table, r);
         } else {
           // Evaluation requests: every model on `table`.
           const std::vector<const LocalTable*> models(r.models.size(), &table);
@@ -339,6 +401,55 @@ StatRequest Scoped(StatRequest request, const std::string& dataset, int outer_fo
   return request;
 }
 
+StatRequest WithFill(StatRequest request, const Eigen::VectorXd& all,
+                     const std::vector<Eigen::VectorXd>& by_fold) {
+  const auto values_of = [&](const RowSubset& rows) -> const Eigen::VectorXd& {
+    if (rows.kind != RowSubset::Kind::kAll && rows.fold >= 0 &&
+        static_cast<std::size_t>(rows.fold) < by_fold.size()) {
+      return by_fold[static_cast<std::size_t>(rows.fold)];
+    }
+    return all;
+  };
+  const auto pick = [](const Eigen::VectorXd& values, const std::vector<int>& columns) {
+    Eigen::VectorXd out;
+    if (values.size() == 0) return out;
+    out.resize(static_cast<Eigen::Index>(columns.size()));
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      const int j = columns[c];
+      // An out-of-range column is the provider's error to report.
+      out[static_cast<Eigen::Index>(c)] =
+          j >= 0 && j < values.size() ? values[j] : std::numeric_limits<double>::quiet_NaN();
+    }
+    return out;
+  };
+  std::visit(
+      [&](auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, MomentsRequest> || std::is_same_v<T, LogisticRequest> ||
+                      std::is_same_v<T, DevianceRequest>) {
+          r.fill = values_of(r.rows);
+        } else if constexpr (std::is_same_v<T, SvmRequest>) {
+          r.fill = pick(values_of(r.rows), r.columns);
+        } else if constexpr (std::is_same_v<T, ScoreHistogramRequest> ||
+                             std::is_same_v<T, PlattRequest>) {
+          for (std::size_t l = 0; l < r.scorers.size() && l < r.rows.size(); ++l) {
+            r.scorers[l].fill = pick(values_of(r.rows[l]), r.scorers[l].columns);
+          }
+        } else if constexpr (std::is_same_v<T, GridHistogramRequest> ||
+                             std::is_same_v<T, PlacementSumsRequest> ||
+                             std::is_same_v<T, ThresholdCountsRequest> ||
+                             std::is_same_v<T, LocalEvaluationRequest>) {
+          for (auto& model : r.models) {
+            for (std::size_t l = 0; l < model.scorers.size() && l < r.rows.size(); ++l) {
+              model.scorers[l].fill = pick(values_of(r.rows[l]), model.scorers[l].columns);
+            }
+          }
+        }
+      },
+      request);
+  return request;
+}
+
 std::size_t ResultSize(const StatRequest& request, int num_features) {
   const auto p = static_cast<std::size_t>(num_features);
   if (std::holds_alternative<MomentsRequest>(request)) return 2 + 2 * p;
@@ -353,6 +464,7 @@ std::size_t ResultSize(const StatRequest& request, int num_features) {
     return 2 * static_cast<std::size_t>(std::max(r->bins, 0)) * r->scorers.size();
   }
   if (std::holds_alternative<PlattRequest>(request)) return 7;
+  if (std::holds_alternative<ImputationSumsRequest>(request)) return 1 + 2 * p;
   if (const auto* r = std::get_if<GridHistogramRequest>(&request)) {
     return 2 * r->models.size() * static_cast<std::size_t>(std::max<std::int64_t>(r->grid_size, 0));
   }
@@ -423,8 +535,9 @@ Result<std::vector<PartScores>> ScoreParts(const LocalTable& table,
     if (!rows.ok()) {
       return rows.status().Wrap(std::string(request_name) + ": rows[" + std::to_string(l) + "]");
     }
-    const Eigen::MatrixXd z =
-        Standardised(table, *rows, scorer.columns, scorer.center, scorer.scale);
+    FEDRAD_ASSIGN_OR_RETURN(
+        const Eigen::MatrixXd z,
+        Standardised(table, *rows, scorer.columns, scorer.center, scorer.scale, scorer.fill));
     out[l].s = (z * scorer.w).array() + scorer.intercept;
     out[l].y.resize(static_cast<Eigen::Index>(rows->size()));
     for (std::size_t r = 0; r < rows->size(); ++r) {
@@ -575,8 +688,9 @@ Result<PairedScores> ScorePaired(const LocalTable& rows_table,
       const LinearScorer& scorer = model.scorers[l];
       FEDRAD_RETURN_IF_ERROR(
           CheckScorer(scorer, table.x.cols(), what + ", scorers[" + std::to_string(l) + "]"));
-      const Eigen::MatrixXd z =
-          Standardised(table, rows[l], scorer.columns, scorer.center, scorer.scale);
+      FEDRAD_ASSIGN_OR_RETURN(
+          const Eigen::MatrixXd z,
+          Standardised(table, rows[l], scorer.columns, scorer.center, scorer.scale, scorer.fill));
       const Eigen::VectorXd s = (z * scorer.w).array() + scorer.intercept;
       for (Eigen::Index r = 0; r < s.size(); ++r) {
         // p = 1 / (1 + e^f), f = -s, from e^-|f| (no overflow).

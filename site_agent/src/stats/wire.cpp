@@ -32,6 +32,7 @@ enum TypeCode : std::int64_t {
   kPlacementSums = 8,
   kThresholdCounts = 9,
   kLocalEvaluation = 10,
+  kImputationSums = 11,
 };
 
 constexpr std::size_t kMaxDatasets = 64;
@@ -63,6 +64,8 @@ const char* TypeName(std::int64_t code) {
       return "threshold_counts";
     case kLocalEvaluation:
       return "local_evaluation";
+    case kImputationSums:
+      return "imputation_sums";
     default:
       return "unknown";
   }
@@ -78,7 +81,8 @@ static_assert(std::is_same_v<std::variant_alternative_t<0, StatRequest>, Moments
               std::is_same_v<std::variant_alternative_t<6, StatRequest>, GridHistogramRequest> &&
               std::is_same_v<std::variant_alternative_t<7, StatRequest>, PlacementSumsRequest> &&
               std::is_same_v<std::variant_alternative_t<8, StatRequest>, ThresholdCountsRequest> &&
-              std::is_same_v<std::variant_alternative_t<9, StatRequest>, LocalEvaluationRequest>);
+              std::is_same_v<std::variant_alternative_t<9, StatRequest>, LocalEvaluationRequest> &&
+              std::is_same_v<std::variant_alternative_t<10, StatRequest>, ImputationSumsRequest>);
 std::int64_t TypeCodeOf(const StatRequest& request) {
   return static_cast<std::int64_t>(request.index()) + 1;
 }
@@ -99,6 +103,48 @@ std::vector<std::string> DatasetsOf(const StatRequest& request) {
       },
       request);
   return names;
+}
+
+// The fill vectors of a request (providers.hpp, "Missing values"), in slot
+// order: slot 0 of a moments, logistic, SVM or deviance request; slot l =
+// scorer l of a score histogram or Platt request; slot m·L + l = model m's
+// scorer l of an evaluation request (L parts). `expected` is each slot's
+// length (-1: not known here, a moments request's p; the provider checks it).
+struct FillSlot {
+  Eigen::VectorXd* fill = nullptr;
+  std::int64_t expected = -1;
+};
+
+std::vector<FillSlot> FillSlotsOf(StatRequest& request) {
+  std::vector<FillSlot> slots;
+  std::visit(
+      [&slots](auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, MomentsRequest>) {
+          slots.push_back({&r.fill, -1});
+        } else if constexpr (std::is_same_v<T, LogisticRequest> ||
+                             std::is_same_v<T, DevianceRequest>) {
+          slots.push_back({&r.fill, static_cast<std::int64_t>(r.center.size())});
+        } else if constexpr (std::is_same_v<T, SvmRequest>) {
+          slots.push_back({&r.fill, static_cast<std::int64_t>(r.columns.size())});
+        } else if constexpr (std::is_same_v<T, ScoreHistogramRequest> ||
+                             std::is_same_v<T, PlattRequest>) {
+          for (auto& scorer : r.scorers) {
+            slots.push_back({&scorer.fill, static_cast<std::int64_t>(scorer.columns.size())});
+          }
+        } else if constexpr (std::is_same_v<T, GridHistogramRequest> ||
+                             std::is_same_v<T, PlacementSumsRequest> ||
+                             std::is_same_v<T, ThresholdCountsRequest> ||
+                             std::is_same_v<T, LocalEvaluationRequest>) {
+          for (auto& model : r.models) {
+            for (auto& scorer : model.scorers) {
+              slots.push_back({&scorer.fill, static_cast<std::int64_t>(scorer.columns.size())});
+            }
+          }
+        }
+      },
+      request);
+  return slots;
 }
 
 // Dataset names are "" (a site's single table) or the protocol's name rule.
@@ -199,6 +245,38 @@ class BatchWriter {
   }
 
   Status Write(const MomentsRequest& r) { return Rows(r.rows); }
+  Status Write(const ImputationSumsRequest& r) { return Rows(r.rows); }
+
+ public:
+  // The fill section after the last request (only when some request has a
+  // fill, so a batch without imputation encodes as before): per non-empty
+  // fill, i64 [request, slot, length] in increasing (request, slot) order,
+  // f64 its values. Returns the number of fills.
+  Result<std::int64_t> FillSection(const std::vector<StatRequest>& requests) {
+    std::int64_t count = 0;
+    for (std::size_t r = 0; r < requests.size(); ++r) {
+      // Read only: the slots of a const request (no copy of the request).
+      const std::vector<FillSlot> slots = FillSlotsOf(const_cast<StatRequest&>(requests[r]));
+      for (std::size_t slot = 0; slot < slots.size(); ++slot) {
+        const Eigen::VectorXd& fill = *slots[slot].fill;
+        if (fill.size() == 0) continue;
+        if (slots[slot].expected >= 0 && fill.size() != slots[slot].expected) {
+          return common::InvalidArgument(
+              "stats_batch request " + std::to_string(r) + " (" +
+              TypeName(TypeCodeOf(requests[r])) + "): fill " + std::to_string(slot) + " has " +
+              std::to_string(fill.size()) + " values, expected " +
+              std::to_string(slots[slot].expected) + " (one per column)");
+        }
+        i64_.insert(i64_.end(), {static_cast<std::int64_t>(r), static_cast<std::int64_t>(slot),
+                                 static_cast<std::int64_t>(fill.size())});
+        Doubles(fill);
+        ++count;
+      }
+    }
+    return count;
+  }
+
+ private:
   Status Write(const LogisticRequest& r) {
     const auto p = r.beta.size();
     if (r.center.size() != p || r.scale.size() != p) {
@@ -384,7 +462,7 @@ class BatchReader {
   Result<StatRequest> Read(std::size_t index) {
     where_ = "stats_batch request " + std::to_string(index);
     std::int64_t type = 0;
-    FEDRAD_RETURN_IF_ERROR(Int("type", kMoments, kLocalEvaluation, &type));
+    FEDRAD_RETURN_IF_ERROR(Int("type", kMoments, kImputationSums, &type));
     where_ += std::string(" (") + TypeName(type) + ")";
     std::int64_t dataset = 0;
     FEDRAD_RETURN_IF_ERROR(
@@ -393,6 +471,12 @@ class BatchReader {
     switch (type) {
       case kMoments: {
         MomentsRequest r;
+        r.dataset = name;
+        FEDRAD_RETURN_IF_ERROR(Rows("rows", &r.rows));
+        return StatRequest(std::move(r));
+      }
+      case kImputationSums: {
+        ImputationSumsRequest r;
         r.dataset = name;
         FEDRAD_RETURN_IF_ERROR(Rows("rows", &r.rows));
         return StatRequest(std::move(r));
@@ -539,6 +623,33 @@ class BatchReader {
         return StatRequest(std::move(r));
       }
     }
+  }
+
+  // The fill section (see BatchWriter::FillSection): `count` fills.
+  Status Fills(std::int64_t count, std::vector<StatRequest>* requests) {
+    where_ = "stats_batch fills";
+    std::int64_t last_request = -1;
+    std::int64_t last_slot = -1;
+    for (std::int64_t f = 0; f < count; ++f) {
+      const std::string what = "fill " + std::to_string(f) + " ";
+      std::int64_t request = 0;
+      std::int64_t slot = 0;
+      std::int64_t length = 0;
+      FEDRAD_RETURN_IF_ERROR(Int(what + "request", std::max<std::int64_t>(last_request, 0),
+                                 static_cast<std::int64_t>(requests->size()) - 1, &request));
+      std::vector<FillSlot> slots = FillSlotsOf((*requests)[static_cast<std::size_t>(request)]);
+      const std::int64_t first_slot = request == last_request ? last_slot + 1 : 0;
+      FEDRAD_RETURN_IF_ERROR(Int(what + "slot (of request " + std::to_string(request) + ")",
+                                 first_slot, static_cast<std::int64_t>(slots.size()) - 1, &slot));
+      const FillSlot& target = slots[static_cast<std::size_t>(slot)];
+      FEDRAD_RETURN_IF_ERROR(Int(what + "length", target.expected >= 0 ? target.expected : 1,
+                                 target.expected >= 0 ? target.expected : kMaxIndex, &length));
+      if (length == 0) return Fail(what + "is empty (an empty fill is not sent)");
+      FEDRAD_RETURN_IF_ERROR(Doubles(what + "values", length, target.fill));
+      last_request = request;
+      last_slot = slot;
+    }
+    return Status::Ok();
   }
 
   Status Finish() const {
@@ -773,6 +884,7 @@ Result<protocols::RoundRequest> EncodeStatsBatch(const std::string& job_id, std:
     }
     FEDRAD_RETURN_IF_ERROR(writer.Add(r, requests[r], dataset_index.at(DatasetOf(requests[r]))));
   }
+  FEDRAD_ASSIGN_OR_RETURN(const std::int64_t fills, writer.FillSection(requests));
   for (double v : writer.f64()) {
     if (!std::isfinite(v)) {
       return common::InvalidArgument("stats_batch: a request holds a non-finite number");
@@ -789,6 +901,7 @@ Result<protocols::RoundRequest> EncodeStatsBatch(const std::string& job_id, std:
   message.round_id = round_id;
   message.statistic = kStatsBatchStatistic;
   message.parameters = nlohmann::json{{"requests", requests.size()}, {"datasets", datasets}};
+  if (fills > 0) message.parameters["fills"] = fills;
   const auto ni = static_cast<std::int64_t>(writer.i64().size());
   const auto nf = static_cast<std::int64_t>(writer.f64().size());
   message.arrays.push_back(Array::I64("i64", {ni}, std::move(writer.i64())));
@@ -806,9 +919,10 @@ Result<std::vector<StatRequest>> DecodeStatsBatch(const protocols::RoundRequest&
   // "secure" marks step 0 of a secure round (docs/protocol.md 6.5); it is
   // checked by stats/secure_round.hpp (PlainBatchRequest), not here.
   for (const auto& item : params.items()) {
-    if (item.key() != "requests" && item.key() != "datasets" && item.key() != "secure") {
+    if (item.key() != "requests" && item.key() != "datasets" && item.key() != "secure" &&
+        item.key() != "fills") {
       return common::ProtocolError(what + ": unexpected parameter '" + item.key() +
-                                   "' (expected requests, datasets, secure)");
+                                   "' (expected requests, datasets, fills, secure)");
     }
   }
   const auto requests_it = params.find("requests");
@@ -852,6 +966,15 @@ Result<std::vector<StatRequest>> DecodeStatsBatch(const protocols::RoundRequest&
   for (std::int64_t r = 0; r < count; ++r) {
     FEDRAD_ASSIGN_OR_RETURN(StatRequest request, reader.Read(static_cast<std::size_t>(r)));
     out.push_back(std::move(request));
+  }
+  if (const auto fills = params.find("fills"); fills != params.end()) {
+    // At most one fill per value of the i64 stream's triples.
+    if (!fills->is_number_integer() || fills->get<std::int64_t>() < 1 ||
+        fills->get<std::int64_t>() > static_cast<std::int64_t>(i64->i64.size() / 3)) {
+      return common::ProtocolError(what +
+                                   ": parameter 'fills' must be an integer in [1, i64 values / 3]");
+    }
+    FEDRAD_RETURN_IF_ERROR(reader.Fills(fills->get<std::int64_t>(), &out));
   }
   FEDRAD_RETURN_IF_ERROR(reader.Finish());
   return out;

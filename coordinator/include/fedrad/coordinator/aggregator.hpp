@@ -131,4 +131,34 @@ class ScopedAggregator final : public Aggregator {
   int outer_fold_ = -1;
 };
 
+// A view of another aggregator that fills missing cells (data_dictionary
+// "missing": "impute", docs/methods.md §11) for ONE fit: every request is
+// rewritten by site_agent::stats::WithFill(request, values, by_fold) and
+// forwarded; rounds are the base's. `values` (one per feature of the
+// dataset in scope) are those of the fit's training rows, by_fold[g] those
+// of the training part of its CV fold g, used by every request (or part)
+// on the rows of fold g. The values travel with every request, so a site
+// keeps no imputation state (a resumed coordinator or a rejoining site
+// needs none). Empty values forward the requests unchanged.
+class ImputingAggregator final : public Aggregator {
+ public:
+  ImputingAggregator(Aggregator& base, Eigen::VectorXd values,
+                     std::vector<Eigen::VectorXd> by_fold = {})
+      : base_(base), values_(std::move(values)), by_fold_(std::move(by_fold)) {}
+
+  int num_features() const override { return base_.num_features(); }
+  common::Result<std::vector<double>> Sum(const site_agent::stats::StatRequest& request) override;
+  common::Result<std::vector<std::vector<double>>> SumBatch(
+      const std::vector<site_agent::stats::StatRequest>& requests) override;
+  std::int64_t rounds() const override { return base_.rounds(); }
+  std::int64_t bytes_to_each_site() const override { return base_.bytes_to_each_site(); }
+  std::int64_t bytes_from_each_site() const override { return base_.bytes_from_each_site(); }
+  void SetRoundIdOffset(std::int64_t offset) override { base_.SetRoundIdOffset(offset); }
+
+ private:
+  Aggregator& base_;
+  Eigen::VectorXd values_;
+  std::vector<Eigen::VectorXd> by_fold_;
+};
+
 }  // namespace fedrad::coordinator

@@ -19,6 +19,20 @@
 // grid, 1e-5). Everything below is exact for the rounded probabilities;
 // CohortMetrics::auc_error_bound bounds |AUC(grid) - AUC(unbinned)|.
 //
+// Fallback grid. options.fallback_grid_size (0 = none; else in
+// [2, grid_size)) is a coarser public grid (the spec's
+// evaluation.fallback_grid_points). When the rounds of a pooled cohort
+// (mode "pooled_grid") are refused by a site's disclosure gate (the
+// aggregator returns kPermissionDenied: a site whose policy checks its
+// grid-histogram cells in secure rounds too finds a cell below its minimum),
+// that cohort is evaluated again, once, on the fallback grid: every round of
+// the cohort is rerun (its CV thresholds are then read off the fallback
+// grid), CohortMetrics::grid is "fallback" and a note names the refusal. A
+// refusal of the fallback rounds, or any refusal without a fallback grid, is
+// returned (the caller's privacy.on_refusal applies). The refused round
+// counts in `rounds` (it was sent). A site-local cohort never falls back (no
+// histogram leaves the site).
+//
 // Cohorts and rounds. The Aggregator API cannot name a site, so every
 // cohort comes with its own aggregator (EvaluationCohorts): the training
 // sites (CV cohort), each external site alone, all external sites together.
@@ -122,11 +136,12 @@ struct EvaluationCohorts {
 
 struct EvaluationOptions {
   std::int64_t grid_size = site_agent::stats::kFineGridSize;  // G, probability scale
-  std::optional<double> fixed_threshold;                      // else Youden's J on the CV cohort
-  int calibration_bins = 10;                                  // B in [0, 1000]
-  int calibration_max_iterations = 50;                        // Newton steps
-  double calibration_tolerance = 1e-10;                       // on max |gradient| / n
-  int max_curve_points = 2001;  // M: ROC points a local evaluation releases per model
+  std::int64_t fallback_grid_size = 0;    // coarser grid after a refusal (0 = none)
+  std::optional<double> fixed_threshold;  // else Youden's J on the CV cohort
+  int calibration_bins = 10;              // B in [0, 1000]
+  int calibration_max_iterations = 50;    // Newton steps
+  double calibration_tolerance = 1e-10;   // on max |gradient| / n
+  int max_curve_points = 2001;            // M: ROC points a local evaluation releases per model
 };
 
 struct ModelThreshold {
@@ -137,8 +152,9 @@ struct ModelThreshold {
 };
 
 struct EvaluationResult {
-  std::int64_t grid_size = 0;    // G
-  double grid_resolution = 0.0;  // 1 / (G - 1)
+  std::int64_t grid_size = 0;           // G (the fine grid)
+  double grid_resolution = 0.0;         // 1 / (G - 1)
+  std::int64_t fallback_grid_size = 0;  // options.fallback_grid_size
   std::vector<ModelThreshold> thresholds;
   // Per cohort in the order CV, external sites, external pooled; within a
   // cohort the models in input order.

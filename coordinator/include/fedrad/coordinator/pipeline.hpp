@@ -46,6 +46,20 @@
 //   The plan's lasso_cv.num_folds and svm_cv.num_folds must equal
 //   outer_folds (sites' fold and inner fold ids are in [0, outer_folds)).
 //   Errors name the model and the fit (final model or outer fold f).
+//
+// Missing values (a model plan with `imputation` rules; data_dictionary
+// "missing": "impute"; docs/methods.md §11): RunStudy first runs ONE extra
+// round of ImputationSumsRequests: per (model, final or outer fold f) fit,
+// one on the rows that fit trains on (final: all rows; fold f: its
+// training part) and one on the training part of each of its CV folds g,
+// and turns the pooled sums into one imputation value per column
+// (ImputationValuesFromSums). Every request of a fit then carries the
+// values of the rows it is about (ImputingAggregator: fold g's requests
+// those of fold g's training part, the rest the fit's), the scoping of
+// standardisation, so a held-out fold never informs the values its own
+// rows are filled with; a fitted model keeps them (`imputation`, and
+// `svm_fill` for its scorer), so outer fold f's held-out rows are scored
+// with fold f's values and external rows with the final model's.
 #pragma once
 
 #include <cstdint>
@@ -62,6 +76,37 @@
 #include "fedrad/coordinator/svm_cv.hpp"
 
 namespace fedrad::coordinator {
+
+// How one column's missing cells are filled (from the pooled sums of the
+// training rows in scope; ImputationSumsRequest):
+//   kMean      Σ_obs x / o (number / integer variables, radiomics);
+//   kMajority  1 if the observed ones outnumber the observed zeros, else 0
+//              (ties: 0) (binary and derived variables);
+//   kMode      the column is the 0/1 dummy of level `level` (1..L-1) of the
+//              categorical variable `group` (L levels, level 0 = the
+//              reference, no column): the most frequent observed level m
+//              (reference count = o - Σ dummies; ties: the level listed
+//              first) fills the group: 1 for level m's column, 0 for the
+//              others. Every dummy column of the group must be in the
+//              dataset.
+enum class ImputationStatistic { kMean, kMajority, kMode };
+
+struct ColumnImputation {
+  ImputationStatistic statistic = ImputationStatistic::kMean;
+  std::string group;  // kMode: the categorical variable
+  int level = 0;      // kMode: this column's level (1..levels-1)
+  int levels = 0;     // kMode: the variable's number of levels
+};
+
+// "mean" | "majority" | "mode".
+const char* ImputationStatisticName(ImputationStatistic statistic);
+
+// One imputation value per column from a summed ImputationSumsRequest array
+// [n, o_1..o_p, Σ_1..Σ_p] (rules.size() = p). kInvalidArgument naming the
+// column (`names`, may be empty) when a column has no observed value.
+common::Result<Eigen::VectorXd> ImputationValuesFromSums(const std::vector<double>& sums,
+                                                         const std::vector<ColumnImputation>& rules,
+                                                         const std::vector<std::string>& names);
 
 struct ModelOptions {
   LassoCvOptions lasso_cv;  // num_folds, choice, LASSO options
@@ -81,6 +126,14 @@ struct FittedModel {
   bool has_platt = false;
   PlattModel platt;
   std::int64_t rounds = 0;  // rounds while this fit ran
+  // Missing values: the imputation values of this fit (one per dataset
+  // column, from its training rows; empty without imputation), those of the
+  // training part of each of its CV folds g (used on the rows of fold g by
+  // its LASSO and SVM CV and Platt), and those of its SVM's columns (the
+  // scorer's fill, site_agent::stats::LinearScorer).
+  Eigen::VectorXd imputation;
+  std::vector<Eigen::VectorXd> fold_imputation;
+  Eigen::VectorXd svm_fill;
 };
 
 common::Result<FittedModel> FitModel(Aggregator& scoped, const ModelOptions& options);
@@ -107,6 +160,10 @@ struct StudyModelPlan {
   std::string name;
   std::string dataset;  // the sites' dataset name (the model name)
   int num_features = 0;
+  // Missing values: one rule per column (empty: no imputation round, and a
+  // missing cell at a site fails the first request that reads it).
+  std::vector<ColumnImputation> imputation;
+  std::vector<std::string> columns;  // column names, for messages (may be empty)
 };
 
 struct StudyPlan {
@@ -124,6 +181,9 @@ struct ModelRun {
   // outside_cv: the refit with the final selection and C; its lasso then
   // only carries lambda_chosen and selected).
   std::vector<FittedModel> fold_models;
+  // Missing values (empty without imputation): per column, the number of
+  // missing cells among all training rows (n - o of the final model's sums).
+  Eigen::VectorXd missing_cells;
 };
 
 struct StudyRun {

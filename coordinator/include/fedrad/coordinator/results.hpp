@@ -59,6 +59,10 @@ struct CohortMetrics {
   // AUC); "site_local": computed by the one site holding the cohort (exact).
   std::string mode;
   std::int64_t grid_points = 0;  // "pooled_grid": G of the probability grid, resolution 1/(G-1)
+  // Which of the spec's grids (evaluation.grid_points / fallback_grid_points)
+  // the cohort was evaluated on: "fine", or "fallback" when a site's
+  // disclosure gate refused the fine grid's histograms.
+  std::string grid = "fine";
   double auc_error_bound = 0.0;
   double auc = 0.0;
   double auc_se = 0.0;      // DeLong
@@ -119,6 +123,15 @@ struct SiteLedger {
   std::vector<std::string> statistic_kinds;  // e.g. "moments", "logistic", "score_histogram"
 };
 
+// Missing values imputed with a pooled statistic (data_dictionary
+// "missing": "impute"; docs/methods.md §11): one study column.
+struct ImputedColumn {
+  std::string column;
+  std::string statistic;     // "mean" | "majority" | "mode"
+  double value = 0.0;        // the final model's value (from all training rows)
+  double missing_cells = 0;  // among all training rows
+};
+
 struct StudyResults {
   std::string study_id;
   std::string spec_sha256;
@@ -136,6 +149,10 @@ struct StudyResults {
   std::vector<CohortMetrics> metrics;
   std::vector<DelongComparison> comparisons;
   std::vector<SiteLedger> ledger;
+  // Missing values (empty: no imputation): every imputed column once, and
+  // the total of missing cells imputed among the training rows.
+  std::vector<ImputedColumn> imputation;
+  double missing_cells_imputed = 0.0;
   std::vector<std::string> notes;  // e.g. "outside_cv selection: CV AUC is optimistic"
 };
 

@@ -25,6 +25,17 @@
 //             32 octets SHA-256 of the round's request batch (RequestDigest) |
 //             i64 bytes to each site | i64 bytes from each site |
 //             u32 number of sums | per sum: u32 length n, n f64 values
+//   refused round payload: u8 type (2 = a round a site's disclosure gate
+//             refused) | u16 stream length | stream | u64 index |
+//             32 octets request SHA-256 | i64 bytes to | i64 bytes from |
+//             u16 site length | site | u32 message length | message (the
+//             refusal's status message, UTF-8)
+//
+// A refused round is journaled too (type 2): the study may go on after it
+// (the evaluation's fallback grid, evaluation.hpp), so a resumed run must
+// take the same branch at the same point, with the same stream indices and
+// round ids, without asking the sites again. The replay returns the
+// recorded refusal (kPermissionDenied with the recorded message).
 //
 // Each round record is appended with one write() and fsync()ed before the
 // round's sums are handed to the solver ("one transaction per round"). A
@@ -69,6 +80,11 @@ struct JournalRound {
   std::int64_t bytes_to = 0;
   std::int64_t bytes_from = 0;
   std::vector<std::vector<double>> sums;
+  // A round refused by a site's disclosure gate (record type 2; no sums):
+  // the refusing site (if known) and the refusal's message.
+  bool refused = false;
+  std::string refused_site;
+  std::string refusal;
 };
 
 class RoundJournal {
@@ -131,7 +147,10 @@ common::Result<std::string> RequestDigest(
 // run reports the same totals as an uninterrupted one; before its first live
 // round it calls base.SetRoundIdOffset(replayed rounds), so the round ids on
 // the wire continue where the replay stopped. A failed round of `base` is
-// not journaled.
+// not journaled, except a refusal by a site's disclosure gate
+// (kPermissionDenied), which is journaled as a refused round and replayed as
+// that refusal (replayed_refusal_site() then names the site, as a
+// WireAggregator's last_failed_site() does for a live refusal).
 class JournaledAggregator final : public Aggregator {
  public:
   JournaledAggregator(Aggregator& base, RoundJournal& journal, std::string stream)
@@ -149,6 +168,9 @@ class JournaledAggregator final : public Aggregator {
   }
   // Rounds served from the journal so far.
   std::int64_t replayed_rounds() const { return replayed_rounds_; }
+  // The site of the refusal the last SumBatch replayed from the journal
+  // ("" if it did not replay a refusal).
+  const std::string& replayed_refusal_site() const { return replayed_refusal_site_; }
 
  private:
   Aggregator& base_;
@@ -159,6 +181,7 @@ class JournaledAggregator final : public Aggregator {
   std::int64_t replayed_to_ = 0;
   std::int64_t replayed_from_ = 0;
   bool went_live_ = false;
+  std::string replayed_refusal_site_;
 };
 
 }  // namespace fedrad::coordinator

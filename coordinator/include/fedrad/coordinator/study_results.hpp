@@ -54,7 +54,9 @@ struct StudyReportInputs {
 std::string UtcNow();
 
 // Evaluates the run's models on `cohorts` (cohorts.training: the study's own
-// aggregator for the CV cohort) and assembles the results.
+// aggregator for the CV cohort) and assembles the results. The grids are
+// the spec's (evaluation.grid_points and fallback_grid_points override
+// options.grid_size and options.fallback_grid_size).
 common::Result<StudyResults> EvaluateStudy(const StudyReportInputs& inputs,
                                            const EvaluationCohorts& cohorts,
                                            const EvaluationOptions& options = {});

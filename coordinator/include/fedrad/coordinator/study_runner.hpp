@@ -27,6 +27,7 @@
 #include "fedrad/common/status.hpp"
 #include "fedrad/coordinator/aggregator.hpp"
 #include "fedrad/coordinator/pipeline.hpp"
+#include "fedrad/coordinator/results.hpp"
 #include "fedrad/protocols/study_spec.hpp"
 #include "fedrad/site_agent/stats/feature_table.hpp"
 
@@ -50,6 +51,13 @@ struct RunProvenance {
   std::int64_t bytes_to_each_site = 0;
   std::int64_t bytes_from_each_site = 0;
 };
+
+// Missing values: every imputed column once (in feature-dictionary order;
+// a column shared by several models has the same rows, hence the same
+// values), with its statistic, the final model's value and its missing
+// cells among all training rows. Empty without imputation.
+std::vector<ImputedColumn> ImputationSummary(const protocols::StudySpec& spec,
+                                             const ModelColumns& columns, const StudyRun& run);
 
 common::Status WriteStudyOutputs(const protocols::StudySpec& spec, const ModelColumns& columns,
                                  const StudyRun& run, const RunProvenance& provenance,

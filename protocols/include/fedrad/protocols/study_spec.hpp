@@ -20,6 +20,8 @@
 //     "svm": {"c_grid": [...], "loss": "squared_hinge", "regularize_bias": false,
 //             "bias_value": 1, "histogram_bins": 512},
 //     "platt": true,
+//     "evaluation": {"grid_points": 100001,             (fine grid, default 100001)
+//                    "fallback_grid_points": 101},      (optional; absent = none)
 //     "sites": [                                        (optional for fit/simulate)
 //       {"id": "hospital_a", "sign_public_key": "<64 hex>", "role": "train"}, ...
 //     ],
@@ -52,6 +54,16 @@
 // site's share of the rounds already run (all-site sums minus the new
 // sums); "wait" does not (docs/security.md).
 //
+// Evaluation: pooled ROC statistics (AUC, DeLong, ROC curve) are computed
+// on a public probability grid of G points on [0, 1] (resolution 1/(G-1)),
+// fixed in the spec before any data are seen. grid_points (2..1000001,
+// default 100001 = resolution 1e-5) is the fine grid every cohort is tried
+// on first; fallback_grid_points (2..grid_points-1, optional) is a coarser
+// grid the coordinator uses for a cohort when a site's disclosure gate
+// refuses the fine grid's histograms (a policy with "histogram_cells"
+// checking grid_histogram in secure rounds, site_agent/policy.hpp). Absent:
+// no fallback, a refusal is handled by privacy.on_refusal.
+//
 // Column patterns: an entry is an exact column name or a glob with '*'
 // (any run of characters); a model's columns are the feature columns that
 // match any of its entries, in the order of the feature dictionary (each
@@ -71,7 +83,7 @@
 //   "data_dictionary": {
 //     "id_column": "case_id",          (clinical CSV; default: table.id_column)
 //     "label_column": "recurrence_2y", (clinical CSV, values 0/1; default: table.label_column)
-//     "missing": "refuse",             ("refuse" | "complete_case")
+//     "missing": "refuse",             ("refuse" | "complete_case" | "impute")
 //     "variables": [{"name": "age_years", "type": "integer", "unit": "years",
 //                    "range": [18, 100], "description": "..."}, ...],
 //                                      (type: binary | integer | number | categorical;
@@ -112,6 +124,14 @@ struct StudySiteSpec {
   bool external = false;        // "role": "train" (false) | "external"
 };
 
+// "evaluation": the public probability grids of the pooled ROC statistics.
+inline constexpr std::int64_t kDefaultEvaluationGridPoints = 100001;  // 1e-5
+inline constexpr std::int64_t kMaxEvaluationGridPoints = 1000001;     // 1e-6
+struct StudyEvaluationSpec {
+  std::int64_t grid_points = kDefaultEvaluationGridPoints;  // G of the fine grid
+  std::int64_t fallback_grid_points = 0;                    // 0 = no fallback grid
+};
+
 struct StudyPrivacySpec {
   bool secure_aggregation = true;
   int min_sites = 3;  // 2..255
@@ -147,6 +167,10 @@ struct StudyDataDictionary {
   std::string id_column;       // of the clinical CSV
   std::string label_column;    // of the clinical CSV (0/1)
   bool complete_case = false;  // "missing": "refuse" (false) | "complete_case"
+  // "missing": "impute": a missing predictor cell stays NaN in the site's
+  // study table and is filled with a pooled statistic of the training rows
+  // in scope (docs/methods.md, "Missing values"); labels are never imputed.
+  bool impute = false;
   std::vector<StudyVariable> variables;
   std::vector<StudyDerived> derived;
   std::vector<std::string> features;  // names of variables / derived, in column order
@@ -180,6 +204,8 @@ struct StudySpec {
   double bias_value = 1.0;
   int histogram_bins = 512;
   bool platt = true;
+
+  StudyEvaluationSpec evaluation;
 
   std::vector<StudySiteSpec> sites;  // empty = not given (fit / simulate only)
   StudyPrivacySpec privacy;

@@ -12,7 +12,7 @@
 //     "allowed_statistics": ["moments", "logistic", "svm", "deviance",
 //                            "score_histogram", "platt"],
 //     "max_rounds": 100000,         stats_batch rounds answered per study job
-//     "histogram_cells": "clear",   "clear" | "always" (see below)
+//     "histogram_cells": "clear",   "clear" | "always" | per kind (see below)
 //     "require_approval": true,     false: run any study (logged as a warning)
 //     "approved_studies": [
 //       {"study_id": "crlm", "spec_sha256": "<64 hex>",
@@ -43,10 +43,25 @@
 // of a histogram that leaves the site in the clear. In a secure round
 // (secure aggregation, docs/protocol.md 6.5) a histogram leaves masked: the
 // coordinator learns only the cell sums over at least min_sites sites, which
-// no single site can check, so the cell rule applies there only with
-// "histogram_cells": "always" (docs/security.md, "Disclosure gate", explains
-// why: a cross-validated AUC needs fine histograms of ~n/K held-out rows,
-// whose cells hold 1..4 rows on any small cohort).
+// no single site can check, so the cell rule applies there only where the
+// policy says "always" (docs/security.md, "Disclosure gate", explains why: a
+// cross-validated AUC needs fine histograms of ~n/K held-out rows, whose
+// cells hold 1..4 rows on any small cohort).
+//
+// "histogram_cells" says, per kind of counted statistic, whether its cells
+// are checked in secure rounds too:
+//   "clear"  (default) no kind: cells are checked only when they leave in
+//            the clear;
+//   "always" every kind: score_histogram (the SVM's C selection, during
+//            training), grid_histogram (the evaluation's ROC grid) and
+//            threshold_counts (TP/FP/TN/FN, calibration bins);
+//   {"grid_histogram": "always", ...}  per kind, each "clear" | "always";
+//            a kind not named is "clear". E.g. {"grid_histogram": "always"}
+//            lets the training run (its masked score histograms are not
+//            checked) and refuses an evaluation grid whose cells at this
+//            site break the minimum; the coordinator then reruns the
+//            evaluation on the study's coarser fallback grid
+//            (evaluation.fallback_grid_points, docs/configuration.md).
 //
 // Every refusal names its rule: the policy key that was broken
 // (max_rounds, allowed_statistics, min_cohort_size, min_count_per_cell).
@@ -76,7 +91,8 @@ enum class StatKind {
   kGridHistogram,
   kPlacementSums,
   kThresholdCounts,
-  kLocalEvaluation
+  kLocalEvaluation,
+  kImputationSums  // per-feature observed counts and sums ("missing": "impute")
 };
 
 // "moments", "logistic", "svm", "deviance", "score_histogram", "platt",
@@ -105,12 +121,27 @@ struct Policy {
   std::int64_t min_count_per_cell = 5;
   std::vector<StatKind> allowed = AllStatKinds();
   std::int64_t max_rounds = 100000;
-  bool histogram_cells_always = false;  // "histogram_cells": "clear" (false) | "always"
+  // "histogram_cells": "always" (true: every counted kind) | "clear" (false).
+  bool histogram_cells_always = false;
+  // "histogram_cells" as an object: the kinds whose cells are checked in
+  // secure rounds too (a subset of CellCountedKinds(); with
+  // histogram_cells_always true it is ignored).
+  std::vector<StatKind> cells_always_kinds;
   bool require_approval = true;
   std::vector<ApprovedStudy> approved;
 
   bool Allows(StatKind kind) const;
+  // Whether the cells of a statistic of `kind` are checked when it leaves
+  // the site masked (they are always checked when it leaves in the clear).
+  bool ChecksMaskedCells(StatKind kind) const;
+  // The "histogram_cells" value as written in a policy file: "clear",
+  // "always" or the per-kind object (compact JSON), for logs and reviews.
+  std::string HistogramCellsText() const;
 };
+
+// The statistic kinds whose results hold per-cell counts the cell rule
+// applies to: score_histogram, grid_histogram, threshold_counts.
+std::vector<StatKind> CellCountedKinds();
 
 // Reads a policy file (strict: unknown keys, wrong types and out-of-range
 // values are errors naming the file and the JSON pointer). With
@@ -137,8 +168,10 @@ common::Status CheckBatch(const Policy& policy, const stats::Datasets& datasets,
                           std::int64_t rounds_so_far, std::string* rule = nullptr);
 // The gate after computing (results[r] is the array of requests[r]).
 // `masked`: the results leave the site masked in a secure round (only sums
-// over sites are revealed), so histogram cells are checked only if the
-// policy says "histogram_cells": "always".
+// over sites are revealed), so the cells of a kind are checked only if the
+// policy's "histogram_cells" says "always" for it (ChecksMaskedCells).
+// Every cell refusal names the request (index, kind, dataset), the cell
+// (model or part, class or count, grid size), its count and the minimum.
 common::Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>& requests,
                             const std::vector<std::vector<double>>& results, bool masked = false,
                             std::string* rule = nullptr);

@@ -10,7 +10,13 @@
 //             categorical values among their levels. A missing value is an
 //             empty cell or "NA": with "missing": "refuse" it is a problem,
 //             with "complete_case" the row is left out (a row left out needs
-//             no radiomics). Columns not in the dictionary are ignored.
+//             no radiomics); with "impute" the cell stays missing (NaN) in
+//             the study table, as does every column made from it (a
+//             categorical variable's dummy columns, a derived variable),
+//             and each request fills it with the pooled imputation values
+//             it carries (stats/providers.hpp "Missing values"; a missing
+//             label is still a problem). Columns not in the dictionary are
+//             ignored.
 //   manifest  a `fedrad extract` manifest: the site extracts the radiomics
 //             with the spec's params into <work_dir>/radiomics.csv (+ its
 //             provenance sidecar) and reuses that table while the params hash,
@@ -21,7 +27,8 @@
 //   features  OR a precomputed radiomics table from `fedrad extract`: its
 //             provenance sidecar must exist and name the spec's params hash
 //             (else the site refuses, naming both hashes); its header must be
-//             the params' feature columns; an empty cell is a missing value.
+//             the params' feature columns; an empty cell is a missing value
+//             (refused, its case left out, or kept as NaN, by "missing").
 // Clinical and radiomics are joined on the case id: a case in one and not
 // in the other is a problem (named). Every problem of the clinical CSV, the
 // extraction and the join is collected in one pass; the status lists the

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <Eigen/Dense>
+#include <string>
 #include <vector>
 
 #include "fedrad/common/status.hpp"
@@ -21,9 +22,15 @@ struct LocalTable {
   // by f), each with n entries: the inner fold id (>= 0) of every row whose
   // outer fold is not f, and -1 for the rows of outer fold f itself.
   std::vector<std::vector<int>> inner_fold;
+  // The dataset's name and column names (empty, or one per column of x),
+  // for messages only.
+  std::string name;
+  std::vector<std::string> columns;
 };
 
-// Checks shapes, labels in {0, 1}, finite features and non-negative fold ids.
+// Checks shapes, labels in {0, 1}, features finite or NaN (a missing cell,
+// data_dictionary "missing": "impute"; the providers refuse to read one
+// without an imputation value) and non-negative fold ids.
 common::Status ValidateTable(const LocalTable& table);
 
 // Which rows of a table a request is about. Sites resolve fold ids locally;

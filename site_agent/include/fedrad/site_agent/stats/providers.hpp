@@ -99,6 +99,25 @@
 //     positive iff p ≥ t_r; bin b = min(floor(p·B), B - 1) (equal-width bins of
 //     the probability); n_b rows, Σp_b their probabilities, Σy_b their cases.
 //                                                          size R·(5 + 3B)
+//
+// Missing values (data_dictionary "missing": "impute", docs/methods.md §11):
+// a site's table may hold NaN cells (a missing predictor). Every request
+// that reads feature values carries `fill`, the values that replace them:
+// MomentsRequest, LogisticRequest and DevianceRequest one per feature (p),
+// SvmRequest and LinearScorer one per column they use (k), i.e. the same
+// length as center/scale. A cell x_ij of a selected row that is NaN enters
+// every statistic above as fill_j (before standardisation); the table itself
+// is never changed or copied. A request that meets a NaN cell and has no
+// fill fails with kFailedPrecondition naming the column (and, through
+// Compute(datasets, ..), the dataset): a NaN never reaches a sum. Empty fill
+// = no imputation (tables without NaN need none).
+//
+//   Imputation sums (ImputationSumsRequest), over the selected rows:
+//     [n, o_1 .. o_p, Σ_obs x_1 .. Σ_obs x_p]           size 1 + 2p
+//   o_j = number of rows whose cell j is observed (not NaN), Σ_obs x_j the
+//   sum of those cells. The coordinator's imputation values (pipeline.hpp)
+//   are the pooled means Σ_obs x_j / o_j, or the majority / most frequent
+//   level read off them for 0/1 and dummy columns.
 #pragma once
 
 #include <Eigen/Dense>
@@ -115,7 +134,8 @@ namespace fedrad::site_agent::stats {
 
 struct MomentsRequest {
   RowSubset rows;
-  std::string dataset;  // the site's table for this request ("" = default)
+  std::string dataset;   // the site's table for this request ("" = default)
+  Eigen::VectorXd fill;  // empty or p: replaces NaN cells (see "Missing values")
 };
 
 struct LogisticRequest {
@@ -126,6 +146,7 @@ struct LogisticRequest {
   Eigen::VectorXd beta;              // p, on the standardised scale
   std::vector<int> hessian_columns;  // S: feature indices, distinct, in [0, p)
   std::string dataset;               // the site's table for this request ("" = default)
+  Eigen::VectorXd fill;              // empty or p: replaces NaN cells
 };
 
 enum class SvmLoss { kSquaredHinge, kHuberHinge };
@@ -141,6 +162,7 @@ struct SvmRequest {
   double bias_weight = 0.0;  // w_b
   double bias_value = 1.0;   // B (the constant appended to every row)
   std::string dataset;       // the site's table for this request ("" = default)
+  Eigen::VectorXd fill;      // empty or k (per column): replaces NaN cells
 };
 
 struct DevianceRequest {
@@ -150,6 +172,7 @@ struct DevianceRequest {
   Eigen::VectorXd intercepts;  // L
   Eigen::MatrixXd betas;       // p x L, standardised scale, column l = β_l
   std::string dataset;         // the site's table for this request ("" = default)
+  Eigen::VectorXd fill;        // empty or p: replaces NaN cells
 };
 
 // s = wᵀz + intercept on `columns`, z = (x - center) / scale (zero scale:
@@ -160,6 +183,7 @@ struct LinearScorer {
   Eigen::VectorXd scale;     // empty or k
   Eigen::VectorXd w;         // k
   double intercept = 0.0;
+  Eigen::VectorXd fill;  // empty or k: replaces NaN cells (the model's imputation values)
 };
 
 struct ScoreHistogramRequest {
@@ -320,10 +344,17 @@ struct LocalEvaluationLayout {
   std::size_t Size() const { return CalibrationOk(num_models); }
 };
 
+// Per feature: rows with an observed cell and the sum of those cells (see
+// "Missing values" above).
+struct ImputationSumsRequest {
+  RowSubset rows;
+  std::string dataset;  // the site's table for this request ("" = default)
+};
+
 using StatRequest =
     std::variant<MomentsRequest, LogisticRequest, SvmRequest, DevianceRequest,
                  ScoreHistogramRequest, PlattRequest, GridHistogramRequest, PlacementSumsRequest,
-                 ThresholdCountsRequest, LocalEvaluationRequest>;
+                 ThresholdCountsRequest, LocalEvaluationRequest, ImputationSumsRequest>;
 
 // A site's tables by dataset name (one per model of a study).
 using Datasets = std::map<std::string, LocalTable>;
@@ -336,6 +367,17 @@ const std::string& DatasetOf(const StatRequest& request);
 // outer_fold set to `outer_fold` (the ScopedAggregator's rewrite; an
 // evaluation request's models' datasets are set to `dataset` too).
 StatRequest Scoped(StatRequest request, const std::string& dataset, int outer_fold);
+// Returns `request` with every fill set from imputation values (one per
+// feature of the request's dataset): p values for moments, logistic and
+// deviance requests, values[columns] for an SVM request and for every
+// scorer (also an evaluation request's models', which must then be on the
+// request's dataset). Which values: those of the request's row subset (a
+// scorer's: that of its part): a subset of CV fold g (kTrainOfFold or
+// kTestOfFold g) takes by_fold[g] (the values of fold g's training part),
+// any other subset (or g outside by_fold) takes `all`. Empty values clear
+// the fill. The ImputingAggregator's rewrite.
+StatRequest WithFill(StatRequest request, const Eigen::VectorXd& all,
+                     const std::vector<Eigen::VectorXd>& by_fold = {});
 
 common::Result<std::vector<double>> ComputeMoments(const LocalTable& table,
                                                    const MomentsRequest& request);
@@ -348,6 +390,8 @@ common::Result<std::vector<double>> ComputeScoreHistogram(const LocalTable& tabl
                                                           const ScoreHistogramRequest& request);
 common::Result<std::vector<double>> ComputePlatt(const LocalTable& table,
                                                  const PlattRequest& request);
+common::Result<std::vector<double>> ComputeImputationSums(const LocalTable& table,
+                                                          const ImputationSumsRequest& request);
 // Evaluation requests: `rows_table` is the table of request.dataset,
 // model_tables[r] that of request.models[r].dataset (same rows).
 common::Result<std::vector<double>> ComputeGridHistogram(
