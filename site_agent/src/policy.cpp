@@ -527,6 +527,28 @@ Status CheckResults(const Policy& policy, const std::vector<stats::StatRequest>&
           }
         }
       }
+    } else if (std::holds_alternative<stats::ImputationSumsRequest>(requests[r])) {
+      // [n, o_1..o_p, S_1..S_p]: per column the observed cells o_j and the
+      // missing cells n - o_j are released counts (in the clear they are this
+      // site's own; masked, only sums over sites leave unless checked).
+      if (masked && !policy.ChecksMaskedCells(StatKind::kImputationSums)) continue;
+      if (values.empty() || (values.size() - 1) % 2 != 0) continue;
+      const auto n = static_cast<std::int64_t>(std::llround(values[0]));
+      const std::size_t p = (values.size() - 1) / 2;
+      for (std::size_t j = 0; j < p; ++j) {
+        const auto observed = static_cast<std::int64_t>(std::llround(values[1 + j]));
+        for (const auto& [what, c] : {std::pair<const char*, std::int64_t>{"observed", observed},
+                                      {"missing", n - observed}}) {
+          if (!Safe(c, k)) {
+            return Refuse("min_count_per_cell", rule,
+                          "disclosure policy: " + RequestName(r, requests[r]) + ": column " +
+                              std::to_string(j) + " has " + std::to_string(c) + " " + what +
+                              " cells, below min_count_per_cell " + std::to_string(k) + " (" +
+                              RuleOf(policy, "min_count_per_cell") + MaskedNote(policy, masked) +
+                              "; use secure aggregation)");
+          }
+        }
+      }
     } else if (const auto* s = std::get_if<stats::SvmRequest>(&requests[r])) {
       if (values.size() < 2) continue;
       const auto active = static_cast<std::int64_t>(std::llround(values[1]));

@@ -217,5 +217,24 @@ TEST(PolicyHistogramCells, ReviewNamesTheEvaluationGridsAndWhetherTheirCellsAreC
   EXPECT_TRUE(Contains(*defaults, "this policy checks their cells only in the clear")) << *defaults;
 }
 
+// imputation_sums [n, o_1..o_p, S_1..S_p]: in the clear, a column's observed
+// and missing cell counts are this site's own counts and follow the cell rule;
+// masked (default "clear" rule) only their sums over sites leave.
+TEST(PolicyCells, ImputationCountsInTheClearFollowTheCellRule) {
+  auto policy = ParsePolicy(nlohmann::json::parse(R"({"min_count_per_cell": 5})"), "p.json");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  const std::vector<StatRequest> request = {stats::ImputationSumsRequest{}};
+  // n = 20; column 0: 18 observed (2 missing), column 1: all 20 observed.
+  const std::vector<std::vector<double>> two_missing = {{20, 18, 20, 3.5, 7.0}};
+  EXPECT_TRUE(CheckResults(*policy, request, two_missing, /*masked=*/true).ok());
+  std::string rule;
+  const std::string text =
+      Refusal(CheckResults(*policy, request, two_missing, /*masked=*/false, &rule));
+  EXPECT_EQ(rule, "min_count_per_cell");
+  EXPECT_TRUE(Contains(text, "column 0 has 2 missing cells, below min_count_per_cell 5")) << text;
+  // 0 or >= k missing cells pass.
+  EXPECT_TRUE(CheckResults(*policy, request, {{20, 15, 20, 3.5, 7.0}}, false).ok());
+}
+
 }  // namespace
 }  // namespace fedrad::site_agent
