@@ -169,6 +169,12 @@ TEST(ImputationOverTheWire, SitesWithMissingCellsMatchSimulateWithSecureAggregat
   ExpectSameJson(fed_results["imputation"], sim_results["imputation"], 1e-8,
                  "results.json imputation");
   ExpectSameJson(fed_results["metrics"], sim_results["metrics"], 1e-8, "results.json metrics");
+  // report.html shows them, with the total.
+  const std::string html = ReadTextFile(federated + "/report.html");
+  EXPECT_NE(html.find("<section id=\"imputation\">"), std::string::npos);
+  EXPECT_NE(html.find(Num(missing_cells) + " missing cells of the training sites were imputed"),
+            std::string::npos)
+      << Num(missing_cells);
 
   std::vector<std::string> logs = {dir.File("coordinator.audit.jsonl")};
   for (const std::string& id : kSites) logs.push_back(dir.File(id + ".audit.jsonl"));
