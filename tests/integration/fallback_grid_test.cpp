@@ -215,15 +215,12 @@ TEST(FallbackGridLive, ASiteRefusingTheFineGridGetsTheFallbackGridAndTheStudyCom
   std::filesystem::resize_file(journal, std::filesystem::file_size(journal) - 8);
   PatchJson(dir.File("coordinator.json"),
             [&](json& c) { c["study"]["out_dir"] = dir.File("out_resumed"); });
-  std::filesystem::remove(dir.File("coordinator.ready"));
-  auto resumed = Process::StartFedrad(
-      "coordinator-resumed", {"coordinator", "--config", dir.File("coordinator.json"), "--resume"},
-      dir.path());
+  std::string resumed_endpoint;
+  auto resumed =
+      StartCoordinatorProcess(dir, "coordinator-resumed", {"--resume"}, &resumed_endpoint);
   ASSERT_NE(resumed, nullptr);
-  ASSERT_TRUE(WaitForFileContains(dir.File("coordinator.ready"), "\n", Consortium::kStartWait))
-      << resumed->Stderr();
-  const std::string ready = ReadTextFile(dir.File("coordinator.ready"));
-  study.UseCoordinatorEndpoint(ready.substr(0, ready.find('\n')));
+  ASSERT_FALSE(resumed_endpoint.empty()) << resumed->Stderr();
+  study.UseCoordinatorEndpoint(resumed_endpoint);
   const std::size_t rounds_before = AuditEvents(dir.File("coordinator.audit.jsonl"), "round_end");
   std::vector<std::unique_ptr<Process>> again;
   for (std::size_t s = 0; s < ids.size(); ++s) {

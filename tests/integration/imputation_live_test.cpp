@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -181,6 +182,80 @@ TEST(ImputationOverTheWire, SitesWithMissingCellsMatchSimulateWithSecureAggregat
   const auto [audit_code, report] = AuditVerify(logs, dir.File("keys"), dir);
   EXPECT_EQ(audit_code, 0) << report;
   EXPECT_NE(report.find("RESULT: PASS (0 error(s), 0 warning(s))"), std::string::npos) << report;
+}
+
+// The coordinator is SIGKILLed a few rounds after the imputation round and
+// resumed from its journal: the imputation sums are replayed, so the resumed
+// requests carry the same fills and the sites (which keep no imputation
+// state) compute the same sums; the result equals `fedrad simulate`.
+TEST(ImputationOverTheWire, CoordinatorKilledAfterTheImputationRoundResumesToTheSameResult) {
+  TempDir dir;
+  Consortium study(dir, {.sites = {{"site_a", 0}, {"site_b", 0}, {"site_c", 0}},
+                         .heartbeat_liveness = 50,
+                         .job_timeout_s = 60});
+  ASSERT_NO_FATAL_FAILURE(study.Setup());
+  WriteClinical(dir);
+  const std::string spec = WriteSpec(dir, study.StudySites(kSites));
+  std::vector<std::string> simulate = {"simulate", "--spec", spec, "--out",
+                                       dir.File("out_simulate")};
+  for (const std::string& id : kSites) {
+    simulate.push_back("--site");
+    simulate.push_back(id + "=" + dir.File("data/" + id));
+  }
+  ASSERT_NO_FATAL_FAILURE(RunFedrad("simulate", simulate, dir));
+
+  const std::string federated = dir.File("out_federated");
+  const auto point_at = [&](const std::string& bind) {
+    PatchJson(dir.File("coordinator.json"), [&](json& c) {
+      c["coordinator"]["job"] = "study";
+      if (!bind.empty()) c["coordinator"]["bind"] = bind;
+      c["study"] = {{"spec", spec}, {"out_dir", federated}, {"round_timeout_s", 30}};
+    });
+  };
+  point_at("");
+  std::string endpoint;
+  auto first = StartCoordinatorProcess(dir, "coordinator-first", {}, &endpoint);
+  ASSERT_NE(first, nullptr);
+  ASSERT_FALSE(endpoint.empty()) << first->Stderr();
+  study.UseCoordinatorEndpoint(endpoint);
+  std::vector<std::unique_ptr<Process>> sites;
+  for (const std::string& id : kSites) {
+    PatchJson(study.SiteConfig(id), [&](json& c) {
+      c["data"] = {{"clinical", dir.File("data/" + id + "/clinical.csv")}};
+      c["study"] = {{"spec", spec}};
+    });
+    study.ApproveStudy(id, spec);
+    sites.push_back(study.StartSite(id));
+  }
+  // Round 1 is the imputation round; kill well after it.
+  ASSERT_TRUE(WaitForCount(dir.File("coordinator.audit.jsonl"), "\"event\":\"round_end\"", 12,
+                           Consortium::kJobWait))
+      << first->Stderr();
+  first->Kill(SIGKILL);
+  ASSERT_TRUE(first->WaitForExit(milliseconds(5000)).has_value());
+
+  point_at(endpoint);
+  std::string resumed_endpoint;
+  auto resumed =
+      StartCoordinatorProcess(dir, "coordinator-resumed", {"--resume"}, &resumed_endpoint);
+  ASSERT_NE(resumed, nullptr);
+  EXPECT_EQ(resumed_endpoint, endpoint);
+  const auto code = resumed->WaitForExit(Consortium::kJobWait);
+  ASSERT_TRUE(code.has_value()) << "the resumed coordinator did not finish";
+  ASSERT_EQ(*code, 0) << resumed->Stderr() << "\nlog:\n" << ReadTextFile(study.CoordinatorLog());
+  for (auto& site : sites) ASSERT_NO_FATAL_FAILURE(Consortium::ExpectSiteFinished(site.get()));
+  EXPECT_GE(CountOccurrences(study.CoordinatorLog(), "resuming the study from its journal"), 1u);
+  for (const std::string model : {"clinical", "staging"}) {
+    SCOPED_TRACE(model);
+    const json fed = ReadJson(federated + "/" + model + "/model.json");
+    const json sim = ReadJson(dir.File("out_simulate/" + model + "/model.json"));
+    ASSERT_TRUE(fed.is_object() && sim.is_object());
+    ExpectSameJson(fed, sim, 1e-8, model,
+                   {"provenance", "wall_seconds", "bytes_to_each_site", "bytes_from_each_site"});
+  }
+  ExpectSameJson(ReadJson(federated + "/results.json")["imputation"],
+                 ReadJson(dir.File("out_simulate/results.json"))["imputation"], 1e-8,
+                 "results.json imputation");
 }
 
 }  // namespace

@@ -253,13 +253,10 @@ class ExternalResumeDrill {
   // run A and waits for its ready file.
   std::unique_ptr<Process> StartCoordinator(const std::string& name,
                                             const std::vector<std::string>& extra) {
-    std::filesystem::remove(dir_.File("coordinator.ready"));
-    std::vector<std::string> args = {"coordinator", "--config", dir_.File("coordinator.json")};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto p = Process::StartFedrad(name, args, dir_.path());
+    std::string endpoint;
+    auto p = StartCoordinatorProcess(dir_, name, extra, &endpoint);
     if (p == nullptr) return p;
-    EXPECT_TRUE(WaitForFileContains(dir_.File("coordinator.ready"), "\n", Consortium::kStartWait))
-        << p->Stderr();
+    EXPECT_FALSE(endpoint.empty()) << p->Stderr();
     return p;
   }
 

@@ -53,23 +53,6 @@ std::vector<std::unique_ptr<Process>> StartSites(Consortium& study, const std::s
   return sites;
 }
 
-// Starts `fedrad coordinator` (with `extra` arguments) on the config as it
-// is and returns it once its ready file names the endpoint.
-std::unique_ptr<Process> StartCoordinatorProcess(const TempDir& dir, const std::string& name,
-                                                 const std::vector<std::string>& extra,
-                                                 std::string* endpoint) {
-  std::filesystem::remove(dir.File("coordinator.ready"));
-  std::vector<std::string> args = {"coordinator", "--config", dir.File("coordinator.json")};
-  args.insert(args.end(), extra.begin(), extra.end());
-  auto p = Process::StartFedrad(name, args, dir.path());
-  if (p == nullptr) return p;
-  if (WaitForFileContains(dir.File("coordinator.ready"), "\n", Consortium::kStartWait)) {
-    const std::string text = ReadTextFile(dir.File("coordinator.ready"));
-    *endpoint = text.substr(0, text.find('\n'));
-  }
-  return p;
-}
-
 TEST(CoordinatorResume, KilledDuringCrossValidationResumesToTheUninterruptedResult) {
   TempDir dir;
   Consortium study(dir, {.sites = {{"site_a", 0}, {"site_b", 0}, {"site_c", 0}},

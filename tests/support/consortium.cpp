@@ -269,4 +269,24 @@ std::map<std::string, std::int64_t> Consortium::SummaryCounts() const {
   return counts;
 }
 
+std::unique_ptr<Process> StartCoordinatorProcess(const TempDir& dir, const std::string& name,
+                                                 const std::vector<std::string>& extra,
+                                                 std::string* endpoint) {
+  std::filesystem::remove(dir.File("coordinator.ready"));
+  std::vector<std::string> args = {"coordinator", "--config", dir.File("coordinator.json")};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto p = Process::StartFedrad(name, args, dir.path());
+  if (p == nullptr) return p;
+  const bool ready =
+      WaitForFileContains(dir.File("coordinator.ready"), "\n", Consortium::kStartWait);
+  if (endpoint != nullptr) {
+    endpoint->clear();
+    if (ready) {
+      const std::string text = ReadTextFile(dir.File("coordinator.ready"));
+      *endpoint = text.substr(0, text.find('\n'));
+    }
+  }
+  return p;
+}
+
 }  // namespace fedrad::integration

@@ -126,4 +126,13 @@ class Consortium {
   std::string endpoint_;
 };
 
+// Starts `fedrad coordinator --config DIR/coordinator.json` (plus `extra`,
+// e.g. "--resume") as a process the test owns, outside any Consortium, and
+// waits (Consortium::kStartWait) for its ready file; `endpoint` (may be null)
+// gets the endpoint it names ("" if none was written in time). nullptr if
+// the process could not start.
+std::unique_ptr<Process> StartCoordinatorProcess(const TempDir& dir, const std::string& name,
+                                                 const std::vector<std::string>& extra,
+                                                 std::string* endpoint);
+
 }  // namespace fedrad::integration
