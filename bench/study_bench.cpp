@@ -139,9 +139,9 @@ StudyPlan MakePlan(const Config& c) {
   o.svm_cv.c_grid.clear();
   for (int i = 0; i < 10; ++i) o.svm_cv.c_grid.push_back(std::pow(10.0, -3.0 + i * 5.0 / 9.0));
   o.platt = true;
-  plan.models = {{"clinical", "clinical", c.clinical},
-                 {"radiomics", "radiomics", c.radiomics},
-                 {"combined", "combined", c.clinical + c.radiomics}};
+  plan.models = {{"clinical", "clinical", c.clinical, {}, {}},
+                 {"radiomics", "radiomics", c.radiomics, {}, {}},
+                 {"combined", "combined", c.clinical + c.radiomics, {}, {}}};
   return plan;
 }
 
